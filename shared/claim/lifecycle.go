@@ -1,0 +1,165 @@
+package claim
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrInvalidTransition is wrapped by every refused lifecycle step.
+var ErrInvalidTransition = errors.New("invalid transition")
+
+// ErrLocked is returned when a claim that is no longer a Draft is edited.
+var ErrLocked = errors.New("claim is locked")
+
+// TransitionError names the refused step; it wraps ErrInvalidTransition.
+type TransitionError struct {
+	From   Status
+	Action Action
+	Reason string
+}
+
+func (e *TransitionError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("cannot %s a claim in status %s: %s", e.Action, e.From, e.Reason)
+	}
+	return fmt.Sprintf("cannot %s a claim in status %s", e.Action, e.From)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidTransition) true.
+func (e *TransitionError) Unwrap() error { return ErrInvalidTransition }
+
+// Transition is one allowed step of the lifecycle: from a status, through an
+// action (which is also the history action recorded), to a status.
+type Transition struct {
+	From   Status
+	Action Action
+	To     Status
+}
+
+// Transitions is the whole lifecycle (DESIGN.md). Nothing else changes a
+// claim's status.
+var Transitions = []Transition{
+	{StatusDraft, ActionSubmitted, StatusSubmitted},
+	{StatusSubmitted, ActionMoreInfoRequested, StatusNeedsInfo},
+	{StatusSubmitted, ActionCustomerNotified, StatusPendingCustomer},
+	{StatusSubmitted, ActionRejected, StatusRejected},
+	{StatusSubmitted, ActionWithdrawn, StatusWithdrawn},
+	{StatusNeedsInfo, ActionResponded, StatusSubmitted},
+	{StatusNeedsInfo, ActionRejected, StatusRejected},
+	{StatusNeedsInfo, ActionWithdrawn, StatusWithdrawn},
+	{StatusPendingCustomer, ActionApproved, StatusApproved},
+	{StatusPendingCustomer, ActionRejected, StatusRejected},
+	{StatusPendingCustomer, ActionOptedOut, StatusOptedOut},
+	{StatusPendingCustomer, ActionWithdrawn, StatusWithdrawn},
+	{StatusRejected, ActionDisputed, StatusSubmitted},
+}
+
+type stepKey struct {
+	from   Status
+	action Action
+}
+
+var steps = func() map[stepKey]Status {
+	m := make(map[stepKey]Status, len(Transitions))
+	for _, t := range Transitions {
+		m[stepKey{t.From, t.Action}] = t.To
+	}
+	return m
+}()
+
+// Next returns the status that action leads to from status from, or a
+// *TransitionError when the lifecycle has no such step.
+func Next(from Status, action Action) (Status, error) {
+	to, ok := steps[stepKey{from, action}]
+	if !ok {
+		return "", &TransitionError{From: from, Action: action}
+	}
+	return to, nil
+}
+
+// FromStatuses lists the statuses from which action is allowed.
+func FromStatuses(action Action) []Status {
+	var out []Status
+	for _, t := range Transitions {
+		if t.Action == action {
+			out = append(out, t.From)
+		}
+	}
+	return out
+}
+
+// DisputeWindow is how long after its decision a rejection may be disputed.
+const DisputeWindow = 30 * 24 * time.Hour
+
+// CheckDispute says whether c may be disputed at now: Rejected (an opt-out is
+// its own status and never disputable) and within DisputeWindow of DecidedAt.
+func CheckDispute(c *Claim, now time.Time) error {
+	if _, err := Next(c.Status, ActionDisputed); err != nil {
+		return err
+	}
+	if c.StatusReason != nil && c.StatusReason.Code == ReasonOptedOut {
+		return &TransitionError{From: c.Status, Action: ActionDisputed, Reason: "the customer opted out"}
+	}
+	if c.DecidedAt == nil || !now.Before(c.DecidedAt.Add(DisputeWindow)) {
+		return &TransitionError{From: c.Status, Action: ActionDisputed, Reason: "the 30-day dispute window has passed"}
+	}
+	return nil
+}
+
+// Apply moves c to the status action leads to and stamps the times a
+// transition sets. It returns the history event to record with it. The caller
+// persists both in one transaction, guarded by the previous status and
+// version (which Apply increments).
+func Apply(c *Claim, action Action, actor Actor, now time.Time, detail map[string]string) (Event, error) {
+	to, err := Next(c.Status, action)
+	if err != nil {
+		return Event{}, err
+	}
+	now = now.UTC()
+	if now.Before(c.UpdatedAt) {
+		// Clocks differ between the gateway, the worker and the schedule; a
+		// claim's history never goes back in time.
+		now = c.UpdatedAt
+	}
+	ev := Event{At: now, Actor: actor, Action: action, FromStatus: c.Status, ToStatus: to, Detail: detail}
+	c.Status = to
+	c.Version++
+	c.UpdatedAt = now
+	switch to {
+	case StatusSubmitted:
+		c.SubmittedAt = &now
+		c.StatusReason = nil
+		c.RespondBy = nil
+		c.OptOutDeadline = nil
+		c.CustomerNotifiedAt = nil
+		c.DecidedAt = nil
+	case StatusApproved, StatusRejected, StatusOptedOut, StatusWithdrawn:
+		c.DecidedAt = &now
+		c.RespondBy = nil
+	}
+	return ev, nil
+}
+
+// Terminal reports whether no further transition leaves s (Rejected may
+// still be disputed, so it is not terminal).
+func (s Status) Terminal() bool {
+	for _, t := range Transitions {
+		if t.From == s {
+			return false
+		}
+	}
+	return true
+}
+
+// Touch records a change that keeps the status (updated, evidence_added):
+// it bumps the version and the update time and returns the history event.
+func Touch(c *Claim, action Action, actor Actor, now time.Time, detail map[string]string) Event {
+	now = now.UTC()
+	if now.Before(c.UpdatedAt) {
+		now = c.UpdatedAt
+	}
+	c.Version++
+	c.UpdatedAt = now
+	return Event{At: now, Actor: actor, Action: action, FromStatus: c.Status, ToStatus: c.Status, Detail: detail}
+}
