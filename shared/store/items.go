@@ -1,0 +1,126 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cpor-claims/claims/shared/claim"
+)
+
+// Attribute names of the single table (template.yaml).
+const (
+	attrPK        = "pk"
+	attrSK        = "sk"
+	attrGSI1PK    = "gsi1pk"
+	attrGSI1SK    = "gsi1sk"
+	attrDuePK     = "duepk"
+	attrDueSK     = "duesk"
+	attrType      = "itemType"
+	attrExpiresAt = "expiresAt"
+)
+
+// Item types.
+const (
+	typeClaim = "claim"
+	typeEvent = "event"
+	typeAssoc = "association"
+	typeToken = "token"
+	typeIdemp = "idempotency"
+)
+
+// The claim and the event are stored under their API field names.
+func jsonTags(o *attributevalue.EncoderOptions) { o.TagKey = "json" }
+func jsonTagsDec(o *attributevalue.DecoderOptions) {
+	o.TagKey = "json"
+}
+
+func marshal(v any) (map[string]types.AttributeValue, error) {
+	return attributevalue.MarshalMapWithOptions(v, jsonTags)
+}
+
+func unmarshal(item map[string]types.AttributeValue, v any) error {
+	return attributevalue.UnmarshalMapWithOptions(item, v, jsonTagsDec)
+}
+
+func str(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: v} }
+
+func num(v int64) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: fmt.Sprint(v)}
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(sk)}
+}
+
+// dueAt is when a claim in this status needs the scheduled run: the opt-out
+// deadline, the respond-by date, or (Submitted) when its validation job is
+// overdue and must be queued again. Other statuses are not in the index.
+func (s *Store) dueAt(c *claim.Claim) (time.Time, bool) {
+	switch c.Status {
+	case claim.StatusPendingCustomer:
+		if c.CustomerNotifiedAt == nil {
+			// The email is not confirmed sent: the job is queued again
+			// rather than deciding a claim the customer never saw.
+			return c.UpdatedAt.Add(s.requeueAfter), true
+		}
+		if c.OptOutDeadline != nil {
+			return *c.OptOutDeadline, true
+		}
+	case claim.StatusNeedsInfo:
+		if c.RespondBy != nil {
+			return *c.RespondBy, true
+		}
+	case claim.StatusSubmitted:
+		return c.UpdatedAt.Add(s.requeueAfter), true
+	}
+	return time.Time{}, false
+}
+
+// claimItem is the claim's item with its keys and derived index attributes.
+// The due-deadline keys are derived from the status on every write, so they
+// cannot go stale.
+func (s *Store) claimItem(c *claim.Claim) (map[string]types.AttributeValue, error) {
+	item, err := marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("marshal claim: %w", err)
+	}
+	item[attrPK] = str(claimPK(c.ID))
+	item[attrSK] = str(metaSK)
+	item[attrType] = str(typeClaim)
+	item[attrGSI1PK] = str(partnerPrefix + c.PartnerID)
+	item[attrGSI1SK] = str(fmtKeyTime(c.CreatedAt) + "#" + c.ID)
+	if due, ok := s.dueAt(c); ok {
+		item[attrDuePK] = str(dueShardPK(s.shardOf(c.ID)))
+		item[attrDueSK] = str(fmtKeyTime(due) + "#" + c.ID)
+	}
+	return item, nil
+}
+
+func decodeClaim(item map[string]types.AttributeValue) (*claim.Claim, error) {
+	var c claim.Claim
+	if err := unmarshal(item, &c); err != nil {
+		return nil, fmt.Errorf("decode claim: %w", err)
+	}
+	if c.Products == nil {
+		c.Products = []claim.ProductRef{}
+	}
+	if c.Evidence == nil {
+		c.Evidence = []claim.Evidence{}
+	}
+	return &c, nil
+}
+
+func eventItem(claimID string, version int64, ev claim.Event) (map[string]types.AttributeValue, error) {
+	item, err := marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("marshal event: %w", err)
+	}
+	item[attrPK] = str(claimPK(claimID))
+	item[attrSK] = str(eventSK(ev, version))
+	item[attrType] = str(typeEvent)
+	item["version"] = num(version)
+	return item, nil
+}

@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cpor-claims/claims/shared/claim"
+)
+
+// ListQuery filters and pages a partner's claims.
+type ListQuery struct {
+	Status   claim.Status // optional
+	TenantID string       // optional
+	Limit    int          // 1..100
+	Cursor   string       // from a previous page's Next, or empty
+}
+
+// Page is one page of claims, newest first.
+type Page struct {
+	Items []claim.Claim
+	Next  string // empty on the last page
+}
+
+// cursor is the opaque position of a listing: the last claim returned.
+type cursor struct {
+	Created string `json:"c"`
+	ID      string `json:"i"`
+}
+
+var cursorID = regexp.MustCompile(`^[0-9A-Za-z-]{1,64}$`)
+
+// EncodeCursor and DecodeCursor are exported for tests and fuzzing.
+func EncodeCursor(createdKey, id string) string {
+	b, _ := json.Marshal(cursor{Created: createdKey, ID: id})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor checks a cursor that came back from a client: it must decode,
+// name a well-formed claim id and a key time in the fixed format. It can only
+// point inside the caller's own partition: the partner is never taken from
+// it.
+func DecodeCursor(s string) (createdKey, id string, err error) {
+	if len(s) == 0 || len(s) > 512 {
+		return "", "", ErrInvalidCursor
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", "", ErrInvalidCursor
+	}
+	var c cursor
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil || dec.More() {
+		return "", "", ErrInvalidCursor
+	}
+	if !cursorID.MatchString(c.ID) || len(c.Created) != len(keyTime) {
+		return "", "", ErrInvalidCursor
+	}
+	if t, err := time.Parse(keyTime, c.Created); err != nil || fmtKeyTime(t) != c.Created {
+		return "", "", ErrInvalidCursor
+	}
+	return c.Created, c.ID, nil
+}
+
+// List returns a partner's claims newest first, through the partner index,
+// filtered by status and tenant when asked.
+func (s *Store) List(ctx context.Context, partnerID string, q ListQuery) (Page, error) {
+	if q.Limit < 1 || q.Limit > 100 {
+		return Page{}, fmt.Errorf("limit %d: out of range", q.Limit)
+	}
+	var start map[string]types.AttributeValue
+	if q.Cursor != "" {
+		created, id, err := DecodeCursor(q.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		start = map[string]types.AttributeValue{
+			attrPK: str(claimPK(id)), attrSK: str(metaSK),
+			attrGSI1PK: str(partnerPrefix + partnerID), attrGSI1SK: str(created + "#" + id),
+		}
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(IndexByPartner),
+		KeyConditionExpression:    aws.String("gsi1pk = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partnerPrefix + partnerID)},
+		ScanIndexForward:          aws.Bool(false),
+	}
+	var filters []string
+	if q.Status != "" {
+		filters = append(filters, "#st = :st")
+		in.ExpressionAttributeValues[":st"] = str(string(q.Status))
+	}
+	if q.TenantID != "" {
+		filters = append(filters, "#cu.#tid = :tid")
+		in.ExpressionAttributeValues[":tid"] = str(strings.ToLower(q.TenantID))
+	}
+	if len(filters) > 0 {
+		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
+		in.ExpressionAttributeNames = map[string]string{}
+		if q.Status != "" {
+			in.ExpressionAttributeNames["#st"] = "status"
+		}
+		if q.TenantID != "" {
+			in.ExpressionAttributeNames["#cu"] = "customer"
+			in.ExpressionAttributeNames["#tid"] = "tenantId"
+		}
+	}
+	page := Page{Items: []claim.Claim{}}
+	for {
+		// A filter applies after the limit: ask for what is still missing and
+		// go on until the page is full or the partition ends.
+		in.Limit = aws.Int32(int32(q.Limit - len(page.Items)))
+		in.ExclusiveStartKey = start
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return Page{}, fmt.Errorf("list claims: %w", err)
+		}
+		for _, it := range out.Items {
+			c, err := decodeClaim(it)
+			if err != nil {
+				return Page{}, err
+			}
+			page.Items = append(page.Items, *c)
+		}
+		start = out.LastEvaluatedKey
+		if start == nil {
+			return page, nil
+		}
+		if len(page.Items) >= q.Limit {
+			var sk string
+			if v, ok := start[attrGSI1SK].(*types.AttributeValueMemberS); ok {
+				sk = v.Value
+			}
+			created, id, ok := strings.Cut(sk, "#")
+			if !ok {
+				return Page{}, fmt.Errorf("list claims: unexpected index key %q", sk)
+			}
+			page.Next = EncodeCursor(created, id)
+			return page, nil
+		}
+	}
+}
