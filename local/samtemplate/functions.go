@@ -1,0 +1,117 @@
+package samtemplate
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Function is an AWS::Serverless::Function with Globals merged in.
+type Function struct {
+	ID          string
+	CodeURI     string
+	Timeout     int // seconds
+	MemorySize  int
+	Environment map[string]any // unresolved values
+	Routes      []Route
+	Queue       *QueueEvent
+	Schedule    *ScheduleEvent
+}
+
+// Route is an HttpApi event.
+type Route struct {
+	Method string
+	Path   string
+	Auth   bool // false when Auth.Authorizer is NONE
+}
+
+// Key is the API Gateway route key "METHOD /path".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// QueueEvent is an SQS event source.
+type QueueEvent struct {
+	Queue                 string // logical id
+	BatchSize             int
+	ReportBatchItemFailed bool
+}
+
+// ScheduleEvent is a ScheduleV2 event.
+type ScheduleEvent struct {
+	Expression string
+	Name       any
+}
+
+// Functions returns every function, sorted by logical id.
+func (t *Template) Functions() []Function {
+	gf, _ := t.Globals["Function"].(map[string]any)
+	var out []Function
+	for _, id := range t.OfType("AWS::Serverless::Function") {
+		p := t.Resources[id].Properties
+		f := Function{ID: id, CodeURI: scalar(p["CodeUri"]), Environment: map[string]any{}}
+		f.Timeout = intOr(p["Timeout"], intOr(gf["Timeout"], 3))
+		f.MemorySize = intOr(p["MemorySize"], intOr(gf["MemorySize"], 128))
+		for _, src := range []map[string]any{gf, p} {
+			env, _ := src["Environment"].(map[string]any)
+			vars, _ := env["Variables"].(map[string]any)
+			for k, v := range vars {
+				f.Environment[k] = v
+			}
+		}
+		evs, _ := p["Events"].(map[string]any)
+		names := make([]string, 0, len(evs))
+		for n := range evs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			ev, _ := evs[n].(map[string]any)
+			props, _ := ev["Properties"].(map[string]any)
+			switch scalar(ev["Type"]) {
+			case "HttpApi":
+				auth := true
+				if a, ok := props["Auth"].(map[string]any); ok && scalar(a["Authorizer"]) == "NONE" {
+					auth = false
+				}
+				f.Routes = append(f.Routes, Route{Method: strings.ToUpper(scalar(props["Method"])), Path: scalar(props["Path"]), Auth: auth})
+			case "SQS":
+				q := &QueueEvent{BatchSize: intOr(props["BatchSize"], 10)}
+				if g, ok := props["Queue"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+					q.Queue = scalar(g[0])
+				}
+				if types, ok := props["FunctionResponseTypes"].([]any); ok {
+					for _, ty := range types {
+						q.ReportBatchItemFailed = q.ReportBatchItemFailed || scalar(ty) == "ReportBatchItemFailures"
+					}
+				}
+				f.Queue = q
+			case "ScheduleV2", "Schedule":
+				f.Schedule = &ScheduleEvent{Expression: scalar(props["ScheduleExpression"]), Name: props["Name"]}
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Routes returns every HttpApi route of every function.
+func (t *Template) Routes() map[string]string {
+	out := map[string]string{}
+	for _, f := range t.Functions() {
+		for _, r := range f.Routes {
+			out[r.Key()] = f.ID
+		}
+	}
+	return out
+}
+
+func intOr(v any, def int) int {
+	switch x := v.(type) {
+	case string:
+		if n, err := strconv.Atoi(x); err == nil {
+			return n
+		}
+	case int:
+		return x
+	}
+	return def
+}

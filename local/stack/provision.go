@@ -1,0 +1,167 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/cpor-claims/claims/local/samtemplate"
+	"github.com/cpor-claims/claims/shared/awsclient"
+)
+
+// Resources are the local counterparts of the template's resources.
+type Resources struct {
+	TableName  string
+	QueueURL   string
+	QueueARN   string
+	DLQURL     string
+	BucketName string
+	Sender     string
+	// Refs resolves the template's !Ref, !GetAtt and ${...} of resources
+	// and parameters to local values ("ClaimsTable", "ValidationQueue.Arn",
+	// "AWS::Region", "Stage", ...).
+	Refs map[string]string
+}
+
+// Provision creates every table, queue and bucket template.yaml declares,
+// named from prefix (so many test packages can share one emulator), and
+// verifies the SES sender. params override parameter defaults.
+func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, prefix string, params map[string]string) (*Resources, error) {
+	refs := map[string]string{
+		"AWS::Region": cfg.Region, "AWS::AccountId": "000000000000", "AWS::Partition": "aws",
+		"AWS::StackName": prefix, "AWS::URLSuffix": "amazonaws.com",
+	}
+	for k, v := range t.Parameters {
+		refs[k] = v
+	}
+	for k, v := range params {
+		refs[k] = v
+	}
+	res := &Resources{Refs: refs}
+	ddb := awsclient.DynamoDB(cfg)
+	for _, tb := range t.Tables() {
+		name := prefix + "-" + tb.ID
+		if err := createTable(ctx, ddb, name, tb); err != nil {
+			return nil, fmt.Errorf("table %s: %w", tb.ID, err)
+		}
+		refs[tb.ID] = name
+		refs[tb.ID+".Arn"] = "arn:aws:dynamodb:" + cfg.Region + ":000000000000:table/" + name
+		res.TableName = name
+	}
+	q := awsclient.SQS(cfg)
+	for _, qu := range t.Queues() {
+		attrs := map[string]string{"VisibilityTimeout": strconv.Itoa(qu.VisibilityTimeout)}
+		if qu.DeadLetterQueue != "" {
+			dlqArn, ok := refs[qu.DeadLetterQueue+".Arn"]
+			if !ok {
+				return nil, fmt.Errorf("queue %s: dead-letter queue %s not declared", qu.ID, qu.DeadLetterQueue)
+			}
+			rp, _ := json.Marshal(map[string]any{"deadLetterTargetArn": dlqArn, "maxReceiveCount": qu.MaxReceiveCount})
+			attrs["RedrivePolicy"] = string(rp)
+		}
+		name := prefix + "-" + qu.ID
+		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &name, Attributes: attrs})
+		if err != nil {
+			return nil, fmt.Errorf("queue %s: %w", qu.ID, err)
+		}
+		ga, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+		if err != nil {
+			return nil, fmt.Errorf("queue %s: %w", qu.ID, err)
+		}
+		refs[qu.ID] = aws.ToString(out.QueueUrl)
+		refs[qu.ID+".Arn"] = ga.Attributes["QueueArn"]
+		refs[qu.ID+".QueueName"] = name
+		if qu.DeadLetterQueue != "" {
+			res.QueueURL, res.QueueARN = refs[qu.ID], refs[qu.ID+".Arn"]
+			res.DLQURL = refs[qu.DeadLetterQueue]
+		}
+	}
+	s3c := awsclient.S3(cfg)
+	for _, b := range t.Buckets() {
+		name := strings.ToLower(prefix + "-" + b.ID)
+		if err := createBucket(ctx, s3c, name, b, refs); err != nil {
+			return nil, fmt.Errorf("bucket %s: %w", b.ID, err)
+		}
+		refs[b.ID] = name
+		refs[b.ID+".Arn"] = "arn:aws:s3:::" + name
+		res.BucketName = name
+	}
+	if sender := refs["SenderEmail"]; sender != "" {
+		if _, err := awsclient.SES(cfg).VerifyEmailIdentity(ctx, &ses.VerifyEmailIdentityInput{EmailAddress: &sender}); err != nil {
+			return nil, fmt.Errorf("verify sender %s: %w", sender, err)
+		}
+		res.Sender = sender
+	}
+	return res, nil
+}
+
+func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samtemplate.Table) error {
+	in := &dynamodb.CreateTableInput{TableName: &name, BillingMode: ddbtypes.BillingModePayPerRequest}
+	for attr, typ := range tb.Attributes {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{
+			AttributeName: aws.String(attr), AttributeType: ddbtypes.ScalarAttributeType(typ),
+		})
+	}
+	in.KeySchema = keySchema(tb.HashKey, tb.RangeKey)
+	for _, ix := range tb.Indexes {
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
+			IndexName: aws.String(ix.Name), KeySchema: keySchema(ix.HashKey, ix.RangeKey),
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(ix.Projection)},
+		})
+	}
+	if _, err := ddb.CreateTable(ctx, in); err != nil {
+		return err
+	}
+	if tb.TTLAttribute != "" {
+		_, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+			TableName:               &name,
+			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(tb.TTLAttribute), Enabled: aws.Bool(true)},
+		})
+		if err != nil {
+			return fmt.Errorf("ttl: %w", err)
+		}
+	}
+	return nil
+}
+
+func keySchema(hash, rng string) []ddbtypes.KeySchemaElement {
+	ks := []ddbtypes.KeySchemaElement{{AttributeName: aws.String(hash), KeyType: ddbtypes.KeyTypeHash}}
+	if rng != "" {
+		ks = append(ks, ddbtypes.KeySchemaElement{AttributeName: aws.String(rng), KeyType: ddbtypes.KeyTypeRange})
+	}
+	return ks
+}
+
+func createBucket(ctx context.Context, s3c *s3.Client, name string, b samtemplate.Bucket, refs map[string]string) error {
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
+		return err
+	}
+	if len(b.CORS) == 0 {
+		return nil
+	}
+	var rules []s3types.CORSRule
+	for _, r := range b.CORS {
+		rule := s3types.CORSRule{AllowedMethods: r.Methods, AllowedHeaders: r.Headers, MaxAgeSeconds: aws.Int32(int32(r.MaxAge))}
+		for _, o := range r.Origins {
+			origin, err := samtemplate.Resolve(o, refs)
+			if err != nil {
+				return fmt.Errorf("cors origin: %w", err)
+			}
+			rule.AllowedOrigins = append(rule.AllowedOrigins, origin)
+		}
+		rules = append(rules, rule)
+	}
+	_, err := s3c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: &name, CORSConfiguration: &s3types.CORSConfiguration{CORSRules: rules}})
+	return err
+}
