@@ -1,0 +1,234 @@
+package finalize_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/cpor-claims/claims/local/testenv"
+	"github.com/cpor-claims/claims/shared/awsclient"
+	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/claim/claimtest"
+	"github.com/cpor-claims/claims/shared/finalize"
+	"github.com/cpor-claims/claims/shared/queue"
+	"github.com/cpor-claims/claims/shared/store"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var t0 = time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC)
+
+type recorder struct {
+	mu   sync.Mutex
+	jobs []queue.Job
+	fail error
+}
+
+func (r *recorder) Send(_ context.Context, j queue.Job) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.jobs = append(r.jobs, j)
+	return nil
+}
+
+type noMail struct{}
+
+func (noMail) NotifyPartner(context.Context, *claim.Claim) error { return nil }
+
+func setup(t *testing.T) (*store.Store, *recorder, *finalize.Finalizer) {
+	t.Helper()
+	res := testenv.Provision(t)
+	st := store.New(awsclient.DynamoDB(testenv.AWSConfig(t)), res.TableName, store.WithDueShards(4))
+	jobs := &recorder{}
+	f := &finalize.Finalizer{Store: st, Jobs: jobs, Mail: noMail{}, Clock: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PageSize: 7}
+	return st, jobs, f
+}
+
+var sys = claim.Actor{Type: claim.ActorSystem, ID: "test"}
+
+// seed stores a claim moved through actions; the last step's claim is
+// returned. deadline sets the opt-out deadline (notified) or respond-by.
+func seed(t *testing.T, st *store.Store, partner, tenant, product string, deadline time.Time, actions ...claim.Action) *claim.Claim {
+	t.Helper()
+	ctx := context.Background()
+	c := claimtest.Complete(partner, tenant, t0.Add(-240*time.Hour))
+	c.Products = []claim.ProductRef{{ID: product}}
+	if err := st.Create(ctx, c, claim.Event{At: c.CreatedAt, Action: claim.ActionCreated}); err != nil {
+		t.Fatal(err)
+	}
+	at := c.CreatedAt
+	for _, a := range actions {
+		at = at.Add(time.Minute)
+		next := *c
+		ev, err := claim.Apply(&next, a, sys, at, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch next.Status {
+		case claim.StatusPendingCustomer:
+			next.OptOutDeadline, next.CustomerNotifiedAt = &deadline, &at
+		case claim.StatusNeedsInfo:
+			next.RespondBy = &deadline
+		}
+		if err := st.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
+			t.Fatal(err)
+		}
+		c = &next
+	}
+	return c
+}
+
+var toPending = []claim.Action{claim.ActionSubmitted, claim.ActionCustomerNotified}
+
+func status(t *testing.T, st *store.Store, id string) (claim.Status, string) {
+	t.Helper()
+	c, err := st.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := ""
+	if c.StatusReason != nil {
+		code = c.StatusReason.Code
+	}
+	return c.Status, code
+}
+
+func TestDecidesWhatIsDueAndNothingElse(t *testing.T) {
+	st, jobs, f := setup(t)
+	tenant := "10000000-0000-4000-8000-000000000001"
+	due := seed(t, st, "p1", tenant, "teams", t0.Add(-time.Minute), toPending...)
+	atDeadline := seed(t, st, "p1", tenant, "exchange-online", t0, toPending...)
+	notYet := seed(t, st, "p1", tenant, "intune", t0.Add(time.Second), toPending...)
+	lapsed := seed(t, st, "p2", tenant, "onedrive", t0.Add(-time.Hour), claim.ActionSubmitted, claim.ActionMoreInfoRequested)
+	answering := seed(t, st, "p2", tenant, "onedrive", t0.Add(time.Hour), claim.ActionSubmitted, claim.ActionMoreInfoRequested)
+	stuck := seed(t, st, "p2", tenant, "sharepoint-online", time.Time{}, claim.ActionSubmitted) // job overdue (submitted 10 days ago)
+
+	res, err := f.Handle(context.Background(), events.EventBridgeEvent{Time: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Approved != 2 || res.Rejected != 1 || res.Requeued != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	for id, want := range map[string]string{
+		due.ID: "Approved/", atDeadline.ID: "Approved/", notYet.ID: "PendingCustomer/",
+		lapsed.ID: "Rejected/no_response", answering.ID: "NeedsInfo/", stuck.ID: "Submitted/",
+	} {
+		if s, code := status(t, st, id); string(s)+"/"+code != want {
+			t.Errorf("claim %s: %s/%s, want %s", id, s, code, want)
+		}
+	}
+	if len(jobs.jobs) != 1 || jobs.jobs[0].ClaimID != stuck.ID {
+		t.Fatalf("re-queued %+v, want the stuck claim's job", jobs.jobs)
+	}
+	// A second run at the same time finds nothing left to do.
+	res, err = f.Handle(context.Background(), events.EventBridgeEvent{Time: t0})
+	if err != nil || res.Approved+res.Rejected+res.Requeued != 0 {
+		t.Fatalf("second run %+v %v", res, err)
+	}
+}
+
+func TestFailedRequeueIsRetriedNextRun(t *testing.T) {
+	st, jobs, f := setup(t)
+	stuck := seed(t, st, "p1", "10000000-0000-4000-8000-000000000002", "teams", time.Time{}, claim.ActionSubmitted)
+	jobs.fail = errors.New("sqs down")
+	if _, err := f.Run(context.Background(), t0); err == nil {
+		t.Fatal("a failed SendMessage must fail the run")
+	}
+	jobs.fail = nil
+	res, err := f.Run(context.Background(), t0)
+	if err != nil || res.Requeued != 1 || jobs.jobs[0].ClaimID != stuck.ID {
+		t.Fatalf("retry: %+v %v %+v", res, err, jobs.jobs)
+	}
+}
+
+func TestFirstFinalizedWinsTheWorkload(t *testing.T) {
+	st, _, f := setup(t)
+	tenant := "10000000-0000-4000-8000-000000000003"
+	first := seed(t, st, "p1", tenant, "teams", t0.Add(-2*time.Hour), toPending...)
+	second := seed(t, st, "p2", tenant, "teams", t0.Add(-time.Hour), toPending...)
+	res, err := f.Run(context.Background(), t0)
+	if err != nil || res.Approved != 1 || res.Rejected != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	s1, _ := status(t, st, first.ID)
+	s2, code := status(t, st, second.ID)
+	if s1 == s2 || code != "" && code != claim.ReasonConflict {
+		t.Fatalf("first %s, second %s/%s", s1, s2, code)
+	}
+	assoc, err := st.Association(context.Background(), tenant, "teams")
+	if err != nil || assoc.Holder == nil {
+		t.Fatalf("association %+v %v", assoc, err)
+	}
+}
+
+func TestConcurrentRunsDecideEachClaimOnce(t *testing.T) {
+	st, _, f := setup(t)
+	var ids []string
+	for i := range 30 {
+		tenant := fmt.Sprintf("20000000-0000-4000-8000-%012d", i)
+		ids = append(ids, seed(t, st, "p1", tenant, "teams", t0.Add(-time.Hour), toPending...).ID)
+	}
+	var wg sync.WaitGroup
+	results := make([]finalize.Result, 3)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := f.Run(context.Background(), t0)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = r
+		}()
+	}
+	wg.Wait()
+	approved := 0
+	for _, r := range results {
+		approved += r.Approved
+	}
+	if approved != len(ids) {
+		t.Fatalf("%d approvals across runs for %d claims: %+v", approved, len(ids), results)
+	}
+	for _, id := range ids {
+		evs, _ := st.History(context.Background(), id)
+		n := 0
+		for _, e := range evs {
+			if e.Action == claim.ActionApproved {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("claim %s has %d approved events", id, n)
+		}
+	}
+}
+
+func TestStopsBeforeTheDeadline(t *testing.T) {
+	st, _, f := setup(t)
+	for i := range 5 {
+		seed(t, st, "p1", fmt.Sprintf("30000000-0000-4000-8000-%012d", i), "teams", t0.Add(-time.Hour), toPending...)
+	}
+	f.Margin = time.Hour // the context's deadline is already within the margin
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	res, err := f.Run(ctx, t0)
+	if err != nil || !res.Partial || res.Approved != 0 {
+		t.Fatalf("%+v %v, want a partial run that decided nothing", res, err)
+	}
+	f.Margin = time.Second
+	res, err = f.Run(context.Background(), t0)
+	if err != nil || res.Approved != 5 {
+		t.Fatalf("next run: %+v %v", res, err)
+	}
+}

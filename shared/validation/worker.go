@@ -1,0 +1,269 @@
+// Package validation is the asynchronous validation worker (SQS): it checks
+// a Submitted claim's evidence, its tenant and domain and whether another
+// partner holds its workloads, then moves it to NeedsInfo, Rejected or
+// PendingCustomer and emails the customer with the opt-out link.
+package validation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/evidence"
+	"github.com/cpor-claims/claims/shared/mail"
+	"github.com/cpor-claims/claims/shared/queue"
+	"github.com/cpor-claims/claims/shared/store"
+	"github.com/cpor-claims/claims/shared/tenant"
+)
+
+// Evidence reads the first bytes of uploaded evidence.
+type Evidence interface {
+	Head(ctx context.Context, key string, n int) ([]byte, error)
+}
+
+// Tenants says which tenant a domain belongs to.
+type Tenants interface {
+	TenantOf(ctx context.Context, domain string) (string, error)
+}
+
+// Mailer renders and sends the notices.
+type Mailer interface {
+	CustomerNotice(c *claim.Claim, link string) (mail.Message, error)
+	Send(ctx context.Context, msg mail.Message) (string, error)
+	NotifyPartner(ctx context.Context, c *claim.Claim) error
+}
+
+var (
+	_ Evidence = (*evidence.Bucket)(nil)
+	_ Tenants  = (*tenant.Lookup)(nil)
+	_ Mailer   = (*mail.Mailer)(nil)
+)
+
+// Worker validates claims. Tenants is nil when the lookup is switched off.
+type Worker struct {
+	Store         *store.Store
+	Evidence      Evidence
+	Tenants       Tenants
+	Mail          Mailer
+	Calendar      *claim.Calendar
+	Clock         func() time.Time
+	PublicBaseURL string
+	Log           *slog.Logger
+}
+
+var system = claim.Actor{Type: claim.ActorSystem, ID: "validation"}
+
+// TokenGrace is how long after its deadline an opt-out token is kept, so a
+// late click still finds its claim and learns the window has closed.
+const TokenGrace = 30 * 24 * time.Hour
+
+// Handle processes a batch. A message that fails is reported in
+// BatchItemFailures (SQS redelivers it, then dead-letters it); the others
+// are deleted. It never fails the whole batch for one message.
+func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, rec := range ev.Records {
+		if err := w.process(ctx, rec.Body); err != nil {
+			w.Log.ErrorContext(ctx, "validation job failed", "messageId", rec.MessageId, "error", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// process handles one job idempotently: a job whose claim has moved on
+// changes nothing.
+func (w *Worker) process(ctx context.Context, body string) error {
+	job, err := queue.ParseJob(body)
+	if err != nil {
+		return err
+	}
+	c, err := w.Store.Get(ctx, job.ClaimID)
+	if errors.Is(err, store.ErrNotFound) {
+		w.Log.WarnContext(ctx, "job for an unknown claim dropped", "claimId", job.ClaimID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.Status == claim.StatusSubmitted && c.Version == job.Version:
+		return w.validate(ctx, c)
+	case c.Status == claim.StatusPendingCustomer && c.CustomerNotifiedAt == nil:
+		// Notified but the email is not confirmed sent (a crash between the
+		// transition and the mark): notify again with a fresh link.
+		return w.notify(ctx, c, claim.ActionCustomerNotified, true)
+	default:
+		w.Log.InfoContext(ctx, "stale job ignored", "claimId", c.ID, "status", c.Status, "version", c.Version, "jobVersion", job.Version)
+		return nil
+	}
+}
+
+// outcome is what validation decided.
+type outcome struct {
+	action claim.Action
+	reason *claim.StatusReason
+}
+
+func (w *Worker) validate(ctx context.Context, c *claim.Claim) error {
+	out, err := w.check(ctx, c)
+	if err != nil {
+		return err
+	}
+	if out.action == claim.ActionCustomerNotified {
+		return w.notify(ctx, c, claim.ActionCustomerNotified, false)
+	}
+	now := w.Clock().UTC()
+	next := *c
+	ev, err := claim.Apply(&next, out.action, system, now, map[string]string{"reason": out.reason.Code})
+	if err != nil {
+		return err
+	}
+	next.StatusReason = out.reason
+	if out.action == claim.ActionMoreInfoRequested {
+		rb := w.Calendar.EndOfBusinessDaysAfter(now, claim.RespondBusinessDays)
+		next.RespondBy = &rb
+	}
+	err = w.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev})
+	if err != nil {
+		return w.lost(ctx, c, err)
+	}
+	w.tellPartner(ctx, &next)
+	return nil
+}
+
+// check runs the checks in order: evidence, tenant and domain, held
+// workloads. An unavailable tenant lookup is an error (the job is retried),
+// never a rejection.
+func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
+	uploaded := 0
+	var bad []string
+	for _, e := range c.Evidence {
+		if !e.Uploaded {
+			continue
+		}
+		uploaded++
+		head, err := w.Evidence.Head(ctx, evidence.Key(c.ID, e.ID), evidence.SniffLen)
+		switch {
+		case errors.Is(err, evidence.ErrMissing):
+			bad = append(bad, e.FileName+" (not found in storage)")
+		case err != nil:
+			return outcome{}, err
+		case !evidence.Matches(e.ContentType, head):
+			bad = append(bad, e.FileName+" (content is not "+e.ContentType+")")
+		}
+	}
+	if uploaded == 0 {
+		return outcome{claim.ActionMoreInfoRequested, &claim.StatusReason{Code: claim.ReasonEvidenceMissing,
+			Message: "No proof of execution was uploaded. Upload a statement of work or the PoE template signed by the customer."}}, nil
+	}
+	if len(bad) > 0 {
+		return outcome{claim.ActionMoreInfoRequested, &claim.StatusReason{Code: claim.ReasonEvidenceInvalid,
+			Message: "Unreadable or mismatched proof of execution: " + strings.Join(bad, "; ") + "."}}, nil
+	}
+	if w.Tenants != nil {
+		tid, err := w.Tenants.TenantOf(ctx, c.Customer.Domain)
+		switch {
+		case errors.Is(err, tenant.ErrUnknownDomain) || (err == nil && !strings.EqualFold(tid, c.Customer.TenantID)):
+			return outcome{claim.ActionRejected, &claim.StatusReason{Code: claim.ReasonTenantDomainMismatch,
+				Message: fmt.Sprintf("The domain %s does not belong to tenant %s.", c.Customer.Domain, c.Customer.TenantID)}}, nil
+		case err != nil:
+			return outcome{}, err
+		}
+	}
+	held, err := w.Store.HeldByOther(ctx, c)
+	if err != nil {
+		return outcome{}, err
+	}
+	if held {
+		return outcome{claim.ActionRejected, &claim.StatusReason{Code: claim.ReasonConflict,
+			Message: "Another partner is already associated with one or more of these workloads or subscriptions."}}, nil
+	}
+	return outcome{action: claim.ActionCustomerNotified}, nil
+}
+
+// notify moves the claim to PendingCustomer (or, again=true, renews the
+// link of a PendingCustomer claim whose email was never confirmed) with a
+// fresh token and a deadline counted from now, commits it, sends the
+// customer's email and marks it sent.
+//
+// Exactly one email per notification in the normal cases: a redelivered job
+// finds the claim marked and does nothing. The remaining window: a crash
+// after SES accepted the email and before the mark is written; the retry then
+// sends a second email with a new link (the first link stops working, and the
+// deadline counts from the second email).
+func (w *Worker) notify(ctx context.Context, c *claim.Claim, action claim.Action, again bool) error {
+	now := w.Clock().UTC()
+	token, hash := claim.NewOptOutToken()
+	deadline := w.Calendar.EndOfBusinessDaysAfter(now, claim.OptOutBusinessDays)
+	next := *c
+	var ev claim.Event
+	var err error
+	if again {
+		ev = claim.Touch(&next, action, system, now, map[string]string{"resent": "true"})
+	} else if ev, err = claim.Apply(&next, action, system, now, nil); err != nil {
+		return err
+	}
+	next.OptOutDeadline = &deadline
+	next.CustomerNotifiedAt = nil
+	next.StatusReason = nil
+	tok, err := w.Store.TokenOp(store.Token{
+		Hash: hash, ClaimID: c.ID, Version: next.Version, Deadline: deadline, Expires: deadline.Add(TokenGrace).Unix(),
+	})
+	if err != nil {
+		return err
+	}
+	ev.Detail = mergeDetail(ev.Detail, map[string]string{"optOutDeadline": deadline.Format(time.RFC3339)})
+	err = w.Store.Commit(ctx, store.Change{
+		Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: []store.Op{tok}, Unnotified: again,
+	})
+	if err != nil {
+		return w.lost(ctx, c, err)
+	}
+	msg, err := w.Mail.CustomerNotice(&next, w.PublicBaseURL+"/opt-out/"+token)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Mail.Send(ctx, msg); err != nil {
+		// Not marked: the job is retried and notifies again with a new link.
+		return err
+	}
+	if err := w.Store.MarkNotified(ctx, &next, w.Clock()); err != nil && !errors.Is(err, store.ErrVersionConflict) {
+		return err
+	}
+	return nil
+}
+
+// lost turns "someone else changed the claim first" into success: the job
+// is stale, and the other change has its own history event.
+func (w *Worker) lost(ctx context.Context, c *claim.Claim, err error) error {
+	if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, claim.ErrInvalidTransition) || errors.Is(err, store.ErrNotFound) {
+		w.Log.InfoContext(ctx, "claim changed meanwhile; job dropped", "claimId", c.ID, "error", err)
+		return nil
+	}
+	return err
+}
+
+// tellPartner emails the partner contact; a failure is logged, not retried
+// (the claim's status and history already say it).
+func (w *Worker) tellPartner(ctx context.Context, c *claim.Claim) {
+	if err := w.Mail.NotifyPartner(ctx, c); err != nil {
+		w.Log.ErrorContext(ctx, "partner notice not sent", "claimId", c.ID, "error", err)
+	}
+}
+
+func mergeDetail(a, b map[string]string) map[string]string {
+	if a == nil {
+		a = map[string]string{}
+	}
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
+}

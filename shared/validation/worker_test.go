@@ -1,0 +1,359 @@
+package validation_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cpor-claims/claims/local/sesmail"
+	"github.com/cpor-claims/claims/local/testenv"
+	"github.com/cpor-claims/claims/shared/awsclient"
+	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/claim/claimtest"
+	"github.com/cpor-claims/claims/shared/evidence"
+	"github.com/cpor-claims/claims/shared/mail"
+	"github.com/cpor-claims/claims/shared/queue"
+	"github.com/cpor-claims/claims/shared/store"
+	"github.com/cpor-claims/claims/shared/tenant"
+	"github.com/cpor-claims/claims/shared/validation"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const sender = "claims-noreply@example.com" // template.yaml's SenderEmail, verified by Provision
+
+// notified: Tuesday 24 November 2026 10:00 in Los Angeles.
+var clock = time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	t       *testing.T
+	store   *store.Store
+	bucket  *evidence.Bucket
+	s3      *s3.Client
+	worker  *validation.Worker
+	cal     *claim.Calendar
+	tenants map[string]string // domain -> tenant id the lookup answers
+	down    atomic.Bool
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	res := testenv.Provision(t)
+	cfg := testenv.AWSConfig(t)
+	f := &fixture{t: t, tenants: map[string]string{}}
+	f.store = store.New(awsclient.DynamoDB(cfg), res.TableName)
+	f.s3 = awsclient.S3(cfg)
+	f.bucket = evidence.New(f.s3, res.BucketName)
+	cal, err := claim.NewCalendar("America/Los_Angeles", "US")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cal = cal
+	mailer, err := mail.New(awsclient.SES(cfg), sender, cal.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		domain := strings.Split(strings.Trim(r.URL.Path, "/"), "/")[0]
+		tid, ok := f.tenants[domain]
+		if !ok {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":"invalid_tenant"}`)
+			return
+		}
+		fmt.Fprintf(w, `{"issuer":"https://login.microsoftonline.com/%s/v2.0"}`, tid)
+	}))
+	t.Cleanup(idp.Close)
+	f.worker = &validation.Worker{
+		Store: f.store, Evidence: f.bucket, Tenants: tenant.New(idp.URL), Mail: mailer, Calendar: cal,
+		Clock: func() time.Time { return clock }, PublicBaseURL: "http://claims.test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	return f
+}
+
+var tenantSeq atomic.Int64
+
+// submitted stores a complete, submitted claim whose evidence holds body,
+// and whose domain the lookup maps to its tenant.
+func (f *fixture) submitted(partner string, body []byte, mutate ...func(*claim.Claim)) *claim.Claim {
+	f.t.Helper()
+	ctx := context.Background()
+	tid := fmt.Sprintf("00000000-0000-4000-8000-%012d", tenantSeq.Add(1)+time.Now().UnixNano()%1e9)
+	c := claimtest.Complete(partner, tid, clock.Add(-48*time.Hour))
+	c.Customer.Domain = fmt.Sprintf("t%s.onmicrosoft.com", tid[len(tid)-12:])
+	c.CustomerContact.Email = "it-" + tid[len(tid)-12:] + "@contoso.example"
+	f.tenants[c.Customer.Domain] = tid
+	for _, m := range mutate {
+		m(c)
+	}
+	if err := f.store.Create(ctx, c, claim.Event{At: c.CreatedAt, Action: claim.ActionCreated, ToStatus: claim.StatusDraft}); err != nil {
+		f.t.Fatal(err)
+	}
+	for i, e := range c.Evidence {
+		_, err := f.s3.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(f.bucket.Name()), Key: aws.String(evidence.Key(c.ID, e.ID)),
+			Body: bytes.NewReader(body), ContentType: aws.String(e.ContentType),
+		})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		c.Evidence[i].Uploaded = true
+	}
+	next := *c
+	ev, err := claim.Apply(&next, claim.ActionSubmitted, claim.Actor{Type: claim.ActorPartner, ID: "user-1"}, clock.Add(-time.Hour), nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: claim.StatusDraft, ExpectVersion: 1, Event: ev}); err != nil {
+		f.t.Fatal(err)
+	}
+	return &next
+}
+
+func message(id string, c *claim.Claim) events.SQSMessage {
+	b, _ := json.Marshal(queue.Job{ClaimID: c.ID, Version: c.Version})
+	return events.SQSMessage{MessageId: id, Body: string(b)}
+}
+
+func (f *fixture) handle(msgs ...events.SQSMessage) []string {
+	f.t.Helper()
+	resp, err := f.worker.Handle(context.Background(), events.SQSEvent{Records: msgs})
+	if err != nil {
+		f.t.Fatalf("Handle returned an error (it must report failures per message): %v", err)
+	}
+	var failed []string
+	for _, x := range resp.BatchItemFailures {
+		failed = append(failed, x.ItemIdentifier)
+	}
+	return failed
+}
+
+func (f *fixture) get(id string) *claim.Claim {
+	f.t.Helper()
+	c, err := f.store.Get(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+func (f *fixture) actions(id string) []claim.Action {
+	f.t.Helper()
+	evs, err := f.store.History(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []claim.Action
+	for _, e := range evs {
+		out = append(out, e.Action)
+	}
+	return out
+}
+
+func emailsTo(t *testing.T, addr string) []sesmail.Email {
+	t.Helper()
+	all, err := sesmail.Fetch(context.Background(), os.Getenv("AWS_ENDPOINT_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sesmail.To(all, addr)
+}
+
+func TestAllGoodNotifiesTheCustomerOnce(t *testing.T) {
+	f := newFixture(t)
+	c := f.submitted("partner-a", claimtest.PDF)
+	if failed := f.handle(message("m1", c)); len(failed) != 0 {
+		t.Fatalf("failed: %v", failed)
+	}
+	got := f.get(c.ID)
+	if got.Status != claim.StatusPendingCustomer || got.CustomerNotifiedAt == nil {
+		t.Fatalf("status %s notified %v", got.Status, got.CustomerNotifiedAt)
+	}
+	// Five business days after Tuesday 24 Nov 2026 (LA), Thanksgiving (26th)
+	// excluded: Wed 25, Fri 27, Mon 30, Tue 1, Wed 2 -> ends Thu 3 Dec 00:00 PST.
+	want := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	if !got.OptOutDeadline.Equal(want) {
+		t.Fatalf("deadline %v, want %v", got.OptOutDeadline, want)
+	}
+	mails := emailsTo(t, c.CustomerContact.Email)
+	if len(mails) != 1 {
+		t.Fatalf("%d emails to the customer, want 1", len(mails))
+	}
+	m := mails[0]
+	if m.From != sender || !strings.Contains(m.Text, "http://claims.test/opt-out/") || !strings.Contains(m.HTML, `href="http://claims.test/opt-out/`) {
+		t.Fatalf("email lacks the link or sender: %+v", m)
+	}
+	for _, want := range []string{"Fabrikam Partners &lt;Ltd&gt;", "Microsoft Teams", c.Customer.TenantID, c.Customer.Domain, "Contoso &lt;script&gt;"} {
+		if !strings.Contains(m.HTML, want) {
+			t.Fatalf("HTML part lacks %q:\n%s", want, m.HTML)
+		}
+	}
+	if strings.Contains(m.HTML, "<script>") {
+		t.Fatal("partner-typed markup reached the HTML unescaped")
+	}
+	if !strings.Contains(m.Text, "Thursday 3 December 2026 00:00 PST") {
+		t.Fatalf("text part lacks the deadline:\n%s", m.Text)
+	}
+	// The link's token is stored only as its hash, and it leads to the claim.
+	link := m.Text[strings.Index(m.Text, "http://claims.test/opt-out/"):]
+	token := strings.Fields(link)[0][len("http://claims.test/opt-out/"):]
+	if !claim.WellFormedToken(token) {
+		t.Fatalf("token %q", token)
+	}
+	tok, err := f.store.GetToken(context.Background(), claim.HashToken(token), clock)
+	if err != nil || tok.ClaimID != c.ID || !tok.Valid(got.Version) {
+		t.Fatalf("token item: %+v %v", tok, err)
+	}
+
+	// Redelivery (twice): nothing changes, no second email.
+	if failed := f.handle(message("m1", c), message("m1-again", c)); len(failed) != 0 {
+		t.Fatalf("redelivery failed: %v", failed)
+	}
+	if n := len(emailsTo(t, c.CustomerContact.Email)); n != 1 {
+		t.Fatalf("%d emails after redelivery, want 1", n)
+	}
+	if got := f.actions(c.ID); fmt.Sprint(got) != "[created submitted customer_notified]" {
+		t.Fatalf("history %v", got)
+	}
+}
+
+func TestMismatchedEvidenceNeedsInfo(t *testing.T) {
+	f := newFixture(t)
+	c := f.submitted("partner-a", []byte("\x89PNG\r\n\x1a\nnot a pdf"))
+	if failed := f.handle(message("m1", c)); len(failed) != 0 {
+		t.Fatalf("failed: %v", failed)
+	}
+	got := f.get(c.ID)
+	if got.Status != claim.StatusNeedsInfo || got.StatusReason == nil || got.StatusReason.Code != claim.ReasonEvidenceInvalid {
+		t.Fatalf("got %s %+v", got.Status, got.StatusReason)
+	}
+	if want := f.cal.EndOfBusinessDaysAfter(clock, 5); got.RespondBy == nil || !got.RespondBy.Equal(want) {
+		t.Fatalf("respondBy %v, want %v", got.RespondBy, want)
+	}
+	mails := emailsTo(t, c.PartnerContact.Email)
+	if len(mails) == 0 || !strings.Contains(mails[len(mails)-1].Text, "sow.pdf") {
+		t.Fatalf("partner not told what is missing: %+v", mails)
+	}
+	if n := len(emailsTo(t, c.CustomerContact.Email)); n != 0 {
+		t.Fatalf("customer emailed for a claim needing info")
+	}
+}
+
+func TestTenantDomainMismatchIsRejected(t *testing.T) {
+	f := newFixture(t)
+	c := f.submitted("partner-a", claimtest.PDF, func(c *claim.Claim) {
+		f.tenants[c.Customer.Domain] = "99999999-9999-4999-8999-999999999999"
+	})
+	f.handle(message("m1", c))
+	got := f.get(c.ID)
+	if got.Status != claim.StatusRejected || got.StatusReason.Code != claim.ReasonTenantDomainMismatch || got.DecidedAt == nil {
+		t.Fatalf("got %s %+v", got.Status, got.StatusReason)
+	}
+}
+
+func TestUnavailableLookupIsRetriedNotRejected(t *testing.T) {
+	f := newFixture(t)
+	c := f.submitted("partner-a", claimtest.PDF)
+	good := f.submitted("partner-a", claimtest.PDF)
+	f.down.Store(true)
+	failed := f.handle(message("m-down", c), events.SQSMessage{MessageId: "m-poison", Body: "{not json"})
+	if fmt.Sprint(failed) != "[m-down m-poison]" {
+		t.Fatalf("failures %v, want the unavailable lookup and the poison message", failed)
+	}
+	if got := f.get(c.ID); got.Status != claim.StatusSubmitted {
+		t.Fatalf("an unavailable lookup changed the claim: %s", got.Status)
+	}
+	f.down.Store(false)
+	if failed := f.handle(message("m-down", c), message("m-good", good)); len(failed) != 0 {
+		t.Fatalf("retry failed: %v", failed)
+	}
+	if got := f.get(c.ID); got.Status != claim.StatusPendingCustomer {
+		t.Fatalf("after retry: %s", got.Status)
+	}
+}
+
+func TestHeldByAnotherPartnerIsRejectedButPendingIsNot(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.submitted("partner-a", claimtest.PDF)
+	b := f.submitted("partner-b", claimtest.PDF, func(c *claim.Claim) {
+		c.Customer, c.CustomerContact.Email = a.Customer, "b-"+a.CustomerContact.Email
+	})
+	f.handle(message("ma", a), message("mb", b))
+	if ga, gb := f.get(a.ID), f.get(b.ID); ga.Status != claim.StatusPendingCustomer || gb.Status != claim.StatusPendingCustomer {
+		t.Fatalf("competing pending claims must both be pending: %s %s", ga.Status, gb.Status)
+	}
+	// a is approved; a third claim for the same workload is now a conflict.
+	ga := f.get(a.ID)
+	next := *ga
+	ev, _ := claim.Apply(&next, claim.ActionApproved, claim.Actor{Type: claim.ActorSystem, ID: "t"}, clock.Add(240*time.Hour), nil)
+	if err := f.store.Approve(ctx, store.Change{Claim: &next, ExpectStatus: ga.Status, ExpectVersion: ga.Version, Event: ev}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.submitted("partner-c", claimtest.PDF, func(c *claim.Claim) {
+		c.Customer, c.CustomerContact.Email = a.Customer, "c-"+a.CustomerContact.Email
+	})
+	f.handle(message("mc", c))
+	got := f.get(c.ID)
+	if got.Status != claim.StatusRejected || got.StatusReason.Code != claim.ReasonConflict {
+		t.Fatalf("got %s %+v", got.Status, got.StatusReason)
+	}
+	if strings.Contains(got.StatusReason.Message, "partner-a") {
+		t.Fatal("the reason names the other partner")
+	}
+}
+
+func TestCrashBeforeTheEmailNotifiesAgainWithANewLink(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.submitted("partner-a", claimtest.PDF)
+	// The worker committed the notification, then died before sending.
+	next := *c
+	ev, _ := claim.Apply(&next, claim.ActionCustomerNotified, claim.Actor{Type: claim.ActorSystem, ID: "validation"}, clock.Add(-30*time.Minute), nil)
+	dl := clock.Add(100 * time.Hour)
+	next.OptOutDeadline = &dl
+	_, oldHash := claim.NewOptOutToken()
+	op, _ := f.store.TokenOp(store.Token{Hash: oldHash, ClaimID: c.ID, Version: next.Version, Deadline: dl, Expires: dl.Add(time.Hour).Unix()})
+	if err := f.store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: []store.Op{op}}); err != nil {
+		t.Fatal(err)
+	}
+	// The redelivered job sends the email once, with a new link.
+	f.handle(message("m1", c))
+	f.handle(message("m1", c))
+	mails := emailsTo(t, c.CustomerContact.Email)
+	if len(mails) != 1 {
+		t.Fatalf("%d emails, want 1", len(mails))
+	}
+	got := f.get(c.ID)
+	if got.CustomerNotifiedAt == nil || got.Status != claim.StatusPendingCustomer {
+		t.Fatalf("not marked notified: %+v", got)
+	}
+	old, err := f.store.GetToken(ctx, oldHash, clock)
+	if err != nil || old.Valid(got.Version) {
+		t.Fatalf("the unsent link still works: %+v %v", old, err)
+	}
+	if want := f.cal.EndOfBusinessDaysAfter(clock, 5); !got.OptOutDeadline.Equal(want) {
+		t.Fatalf("deadline %v counts from the first attempt, want %v from the email", got.OptOutDeadline, want)
+	}
+	if got := f.actions(c.ID); fmt.Sprint(got) != "[created submitted customer_notified customer_notified]" {
+		t.Fatalf("history %v", got)
+	}
+}
