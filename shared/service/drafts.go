@@ -1,0 +1,275 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/evidence"
+	"github.com/cpor-claims/claims/shared/store"
+)
+
+// Fields are the fields a partner writes: the body of POST /claims and what a
+// PATCH may change. Everything else of a claim is the system's.
+type Fields struct {
+	Name             string                `json:"name,omitempty"`
+	MPNID            string                `json:"mpnId"`
+	Customer         claim.Customer        `json:"customer"`
+	SolutionArea     claim.SolutionArea    `json:"solutionArea"`
+	Activity         claim.Activity        `json:"activity"`
+	Products         []claim.ProductRef    `json:"products,omitempty"`
+	CustomerContact  *claim.Contact        `json:"customerContact,omitempty"`
+	TechnicalContact *claim.Contact        `json:"technicalContact,omitempty"`
+	PartnerContact   *claim.PartnerContact `json:"partnerContact,omitempty"`
+	Revenue          *claim.Revenue        `json:"revenue,omitempty"`
+	Comments         string                `json:"comments,omitempty"`
+}
+
+// FieldsOf is the editable view of a claim (what a merge patch applies to).
+func FieldsOf(c *claim.Claim) Fields {
+	return Fields{
+		Name: c.Name, MPNID: c.MPNID, Customer: c.Customer, SolutionArea: c.SolutionArea, Activity: c.Activity,
+		Products: c.Products, CustomerContact: c.CustomerContact, TechnicalContact: c.TechnicalContact,
+		PartnerContact: c.PartnerContact, Revenue: c.Revenue, Comments: c.Comments,
+	}
+}
+
+func (f Fields) applyTo(c *claim.Claim) {
+	c.Name, c.MPNID, c.Customer, c.SolutionArea, c.Activity = f.Name, f.MPNID, f.Customer, f.SolutionArea, f.Activity
+	c.Products, c.CustomerContact, c.TechnicalContact = f.Products, f.CustomerContact, f.TechnicalContact
+	c.PartnerContact, c.Revenue, c.Comments = f.PartnerContact, f.Revenue, f.Comments
+	if c.Products == nil {
+		c.Products = []claim.ProductRef{}
+	}
+}
+
+// Idempotency is a create's Idempotency-Key and the hash of its body.
+type Idempotency struct {
+	Key         string
+	RequestHash string
+}
+
+// Create makes a Draft from f. With an idempotency key, a repeat of the same
+// request returns the original claim (and reports replayed); the same key with
+// another body is ErrIdempotencyConflict, also when both race.
+func (s *Service) Create(ctx context.Context, caller Caller, f Fields, idem *Idempotency, now time.Time) (c *claim.Claim, replayed bool, err error) {
+	if err := caller.requireAdmin(); err != nil {
+		return nil, false, err
+	}
+	now = now.UTC()
+	if idem != nil {
+		if c, err := s.replay(ctx, caller, idem, now); err == nil || !errors.Is(err, store.ErrNotFound) {
+			return c, err == nil, err
+		}
+	}
+	c = &claim.Claim{
+		ID: s.NewID(), Status: claim.StatusDraft, Version: 1,
+		PartnerID: caller.PartnerID, PartnerName: caller.PartnerName, CreatedBy: caller.Sub,
+		Evidence: []claim.Evidence{}, CreatedAt: now, UpdatedAt: now,
+	}
+	f.applyTo(c)
+	claim.Normalize(c)
+	if err := claim.ValidateValues(c, caller.MPNIDs); err != nil {
+		return nil, false, err
+	}
+	ev := claim.Event{At: now, Actor: caller.actor(), Action: claim.ActionCreated, ToStatus: claim.StatusDraft}
+	var ops []store.Op
+	if idem != nil {
+		op, err := s.Store.IdempotencyOp(store.IdempotencyRecord{
+			PartnerID: caller.PartnerID, Key: idem.Key, RequestHash: idem.RequestHash,
+			ClaimID: c.ID, Status: 201, Expires: now.Add(store.IdempotencyTTL).Unix(),
+		}, now)
+		if err != nil {
+			return nil, false, err
+		}
+		ops = append(ops, op)
+	}
+	err = s.Store.Create(ctx, c, ev, ops...)
+	if errors.Is(err, store.ErrIdempotencyKeyUsed) {
+		// Another request with this key won the race: answer as its replay.
+		c, err := s.replay(ctx, caller, idem, now)
+		return c, err == nil, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return c, false, nil
+}
+
+func (s *Service) replay(ctx context.Context, caller Caller, idem *Idempotency, now time.Time) (*claim.Claim, error) {
+	rec, err := s.Store.GetIdempotency(ctx, caller.PartnerID, idem.Key, now)
+	if err != nil {
+		return nil, err
+	}
+	if rec.RequestHash != idem.RequestHash {
+		return nil, ErrIdempotencyConflict
+	}
+	c, err := s.Store.Get(ctx, rec.ClaimID)
+	if errors.Is(err, store.ErrNotFound) {
+		// The draft was discarded since: the key no longer replays anything.
+		return nil, fmt.Errorf("%w: the claim created with this key was discarded", ErrIdempotencyConflict)
+	}
+	return c, err
+}
+
+// Update changes a Draft's fields: edit receives the current editable view
+// and returns the new one (a merge patch is re-applied on a re-read when a
+// concurrent edit won, so no update is lost). ifMatch pins a version.
+func (s *Service) Update(ctx context.Context, caller Caller, id string, ifMatch *int64, edit func(Fields) (Fields, error), now time.Time) (*claim.Claim, error) {
+	if err := caller.requireAdmin(); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, caller, id, ifMatch, func(c *claim.Claim) (claim.Event, []store.Op, error) {
+		if c.Status != claim.StatusDraft {
+			return claim.Event{}, nil, fmt.Errorf("claim is %s: %w", c.Status, claim.ErrLocked)
+		}
+		f, err := edit(FieldsOf(c))
+		if err != nil {
+			return claim.Event{}, nil, err
+		}
+		f.applyTo(c)
+		claim.Normalize(c)
+		if err := claim.ValidateValues(c, caller.MPNIDs); err != nil {
+			return claim.Event{}, nil, err
+		}
+		return claim.Touch(c, claim.ActionUpdated, caller.actor(), now, nil), nil, nil
+	})
+}
+
+// Delete discards a Draft.
+func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
+	if err := caller.requireAdmin(); err != nil {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		c, err := s.get(ctx, caller, id)
+		if err != nil {
+			return err
+		}
+		if c.Status != claim.StatusDraft {
+			return fmt.Errorf("claim is %s: %w", c.Status, claim.ErrLocked)
+		}
+		err = s.Store.DeleteDraft(ctx, id, c.Version)
+		if errors.Is(err, store.ErrVersionConflict) && attempt < maxAttempts {
+			continue
+		}
+		return err
+	}
+}
+
+// NewEvidence is the body of POST /claims/{id}/evidence.
+type NewEvidence struct {
+	FileName    string `json:"fileName"`
+	ContentType string `json:"contentType"`
+	Size        int64  `json:"size"`
+}
+
+// AddedEvidence is the answer: the evidence recorded and its upload.
+type AddedEvidence struct {
+	Evidence  claim.Evidence  `json:"evidence"`
+	Upload    evidence.Upload `json:"upload"`
+	ExpiresAt time.Time       `json:"expiresAt"`
+}
+
+const maxEvidence = 20
+
+func (n *NewEvidence) validate() error {
+	var errs []claim.FieldError
+	n.FileName = strings.TrimSpace(n.FileName)
+	if fe := claim.ValidateText("fileName", n.FileName, 255, false); fe != nil {
+		errs = append(errs, *fe)
+	} else if n.FileName == "" {
+		errs = append(errs, claim.FieldError{Field: "fileName", Message: "is required"})
+	} else if strings.ContainsAny(n.FileName, `/\`) || n.FileName == "." || n.FileName == ".." || path.Base(n.FileName) != n.FileName || !utf8.ValidString(n.FileName) {
+		errs = append(errs, claim.FieldError{Field: "fileName", Message: "must be a plain file name, without folders"})
+	}
+	if _, ok := evidence.AllowedTypes[n.ContentType]; !ok {
+		errs = append(errs, claim.FieldError{Field: "contentType", Message: "must be one of application/pdf, image/png, image/jpeg, application/vnd.openxmlformats-officedocument.wordprocessingml.document"})
+	}
+	if n.Size < 1 || n.Size > evidence.MaxSize {
+		errs = append(errs, claim.FieldError{Field: "size", Message: fmt.Sprintf("must be between 1 and %d bytes", evidence.MaxSize)})
+	}
+	if len(errs) > 0 {
+		return &claim.ValidationError{Kind: claim.KindInvalid, Errors: errs}
+	}
+	return nil
+}
+
+// evidenceOpen says whether evidence may still be added: while Draft, while
+// NeedsInfo (until respond) and while a rejection may still be disputed.
+func evidenceOpen(c *claim.Claim, now time.Time) bool {
+	switch c.Status {
+	case claim.StatusDraft, claim.StatusNeedsInfo:
+		return true
+	case claim.StatusRejected:
+		return claim.CheckDispute(c, now) == nil
+	}
+	return false
+}
+
+// AddEvidence records a new evidence file on the claim (evidence_added) and
+// returns a presigned upload for it.
+func (s *Service) AddEvidence(ctx context.Context, caller Caller, id string, n NewEvidence, now time.Time) (*AddedEvidence, error) {
+	if err := caller.requireAdmin(); err != nil {
+		return nil, err
+	}
+	if err := n.validate(); err != nil {
+		// A claim of another partner is still 404, before any input error.
+		if _, gerr := s.get(ctx, caller, id); gerr != nil {
+			return nil, gerr
+		}
+		return nil, err
+	}
+	now = now.UTC()
+	evID := s.NewID()
+	var out AddedEvidence
+	_, err := s.change(ctx, caller, id, nil, func(c *claim.Claim) (claim.Event, []store.Op, error) {
+		if !evidenceOpen(c, now) {
+			return claim.Event{}, nil, fmt.Errorf("claim is %s: %w", c.Status, claim.ErrLocked)
+		}
+		if len(c.Evidence) >= maxEvidence {
+			return claim.Event{}, nil, &claim.ValidationError{Kind: claim.KindInvalid, Errors: []claim.FieldError{{Field: "evidence", Message: fmt.Sprintf("at most %d files per claim", maxEvidence)}}}
+		}
+		up, err := s.Evidence.PresignUpload(ctx, evidence.Key(c.ID, evID), n.ContentType, n.Size, now)
+		if err != nil {
+			return claim.Event{}, nil, err
+		}
+		e := claim.Evidence{ID: evID, FileName: n.FileName, ContentType: n.ContentType, Size: n.Size, AddedAt: now}
+		c.Evidence = append(append([]claim.Evidence(nil), c.Evidence...), e)
+		out = AddedEvidence{Evidence: e, Upload: up, ExpiresAt: up.ExpiresAt}
+		return claim.Touch(c, claim.ActionEvidenceAdded, caller.actor(), now, map[string]string{"evidenceId": evID, "fileName": n.FileName}), nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// refreshUploads marks each evidence uploaded once storage holds it with the
+// declared type and no more than the declared size (HeadObject).
+func (s *Service) refreshUploads(ctx context.Context, c *claim.Claim) error {
+	ev := append([]claim.Evidence(nil), c.Evidence...)
+	for i := range ev {
+		if ev[i].Uploaded {
+			continue
+		}
+		obj, err := s.Evidence.Stat(ctx, evidence.Key(c.ID, ev[i].ID))
+		if errors.Is(err, evidence.ErrMissing) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		ev[i].Uploaded = obj.ContentType == ev[i].ContentType && obj.Size >= 1 && obj.Size <= ev[i].Size
+		if ev[i].Uploaded {
+			ev[i].Size = obj.Size
+		}
+	}
+	c.Evidence = ev
+	return nil
+}

@@ -1,0 +1,109 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/queue"
+	"github.com/cpor-claims/claims/shared/store"
+)
+
+// maxStatementLen bounds respond comments and dispute reasons.
+const maxStatementLen = 4000
+
+// Submit locks a complete Draft (Submitted) and queues its validation.
+func (s *Service) Submit(ctx context.Context, caller Caller, id string, now time.Time) (*claim.Claim, error) {
+	return s.toValidation(ctx, caller, id, claim.ActionSubmitted, now, nil)
+}
+
+// Respond answers a NeedsInfo request with a comment (and any evidence added
+// since): the claim goes back to Submitted and is validated again.
+func (s *Service) Respond(ctx context.Context, caller Caller, id, comment string, now time.Time) (*claim.Claim, error) {
+	comment, err := statement("comment", comment)
+	if err != nil {
+		return nil, s.notFoundFirst(ctx, caller, id, err)
+	}
+	return s.toValidation(ctx, caller, id, claim.ActionResponded, now, map[string]string{"comment": comment})
+}
+
+// Dispute contests a rejection within 30 days: back to Submitted and
+// validated again.
+func (s *Service) Dispute(ctx context.Context, caller Caller, id, reason string, now time.Time) (*claim.Claim, error) {
+	reason, err := statement("reason", reason)
+	if err != nil {
+		return nil, s.notFoundFirst(ctx, caller, id, err)
+	}
+	return s.toValidation(ctx, caller, id, claim.ActionDisputed, now, map[string]string{"reason": reason})
+}
+
+// Withdraw ends a claim at the partner's request.
+func (s *Service) Withdraw(ctx context.Context, caller Caller, id string, now time.Time) (*claim.Claim, error) {
+	if err := caller.requireAdmin(); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, caller, id, nil, func(c *claim.Claim) (claim.Event, []store.Op, error) {
+		ev, err := claim.Apply(c, claim.ActionWithdrawn, caller.actor(), now, nil)
+		if err != nil {
+			return ev, nil, err
+		}
+		c.OptOutDeadline = nil
+		c.StatusReason = &claim.StatusReason{Code: claim.ReasonWithdrawn, Message: "Withdrawn at the partner's request."}
+		return ev, nil, nil
+	})
+}
+
+// toValidation moves a claim to Submitted (submit, respond, dispute) in one
+// transaction, then queues its validation job. If queueing fails the claim
+// is still Submitted: the due-deadline index lists it once its job is
+// overdue and the scheduled run queues it again, so no claim is stranded.
+func (s *Service) toValidation(ctx context.Context, caller Caller, id string, action claim.Action, now time.Time, detail map[string]string) (*claim.Claim, error) {
+	if err := caller.requireAdmin(); err != nil {
+		return nil, err
+	}
+	c, err := s.change(ctx, caller, id, nil, func(c *claim.Claim) (claim.Event, []store.Op, error) {
+		if _, err := claim.Next(c.Status, action); err != nil {
+			return claim.Event{}, nil, err
+		}
+		if action == claim.ActionDisputed {
+			if err := claim.CheckDispute(c, now); err != nil {
+				return claim.Event{}, nil, err
+			}
+		}
+		if err := s.refreshUploads(ctx, c); err != nil {
+			return claim.Event{}, nil, err
+		}
+		if err := claim.ValidateComplete(c); err != nil {
+			return claim.Event{}, nil, err
+		}
+		ev, err := claim.Apply(c, action, caller.actor(), now, detail)
+		return ev, nil, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Jobs.Send(ctx, queue.Job{ClaimID: c.ID, Version: c.Version}); err != nil {
+		s.Log.ErrorContext(ctx, "validation job not queued; the scheduled run will queue it again", "claimId", c.ID, "error", err)
+	}
+	return c, nil
+}
+
+func statement(field, text string) (string, error) {
+	t := trimmed(text)
+	if fe := claim.ValidateText(field, t, maxStatementLen, true); fe != nil {
+		return "", &claim.ValidationError{Kind: claim.KindInvalid, Errors: []claim.FieldError{*fe}}
+	}
+	if t == "" {
+		return "", &claim.ValidationError{Kind: claim.KindInvalid, Errors: []claim.FieldError{{Field: field, Message: "is required"}}}
+	}
+	return t, nil
+}
+
+// notFoundFirst makes another partner's (or a missing) claim 404 before any
+// input error, so a probe learns nothing from the body's validation.
+func (s *Service) notFoundFirst(ctx context.Context, caller Caller, id string, err error) error {
+	if _, gerr := s.get(ctx, caller, id); gerr != nil {
+		return gerr
+	}
+	return err
+}

@@ -1,0 +1,127 @@
+// Package service holds the partner operations on claims (create, edit,
+// evidence, submit, respond, withdraw, dispute, reads), independent of HTTP:
+// typed inputs in, claims or typed errors out. shared/api maps them to the
+// HTTP contract.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/evidence"
+	"github.com/cpor-claims/claims/shared/queue"
+	"github.com/cpor-claims/claims/shared/store"
+)
+
+// Errors of the service beside those of claim and store.
+var (
+	ErrForbidden           = errors.New("forbidden")
+	ErrIdempotencyConflict = errors.New("idempotency key reused with another request")
+	ErrVersionMismatch     = errors.New("If-Match names another version")
+)
+
+// Caller is the authenticated partner user.
+type Caller struct {
+	Sub         string
+	PartnerID   string
+	PartnerName string
+	MPNIDs      []string
+	Admin       bool
+}
+
+func (c Caller) actor() claim.Actor { return claim.Actor{Type: claim.ActorPartner, ID: c.Sub} }
+
+func (c Caller) requireAdmin() error {
+	if !c.Admin {
+		return fmt.Errorf("%w: writes need the IncentivesAdmin role", ErrForbidden)
+	}
+	return nil
+}
+
+// Evidence is the evidence bucket as the service uses it.
+type Evidence interface {
+	PresignUpload(ctx context.Context, key, contentType string, size int64, now time.Time) (evidence.Upload, error)
+	Stat(ctx context.Context, key string) (evidence.Object, error)
+	TemplateURL(ctx context.Context) (string, error)
+}
+
+// Jobs queues validation jobs.
+type Jobs interface {
+	Send(ctx context.Context, j queue.Job) error
+}
+
+var (
+	_ Evidence = (*evidence.Bucket)(nil)
+	_ Jobs     = (*queue.Queue)(nil)
+)
+
+// Service runs the partner operations.
+type Service struct {
+	Store    *store.Store
+	Evidence Evidence
+	Jobs     Jobs
+	Log      *slog.Logger
+	NewID    func() string
+}
+
+// New returns a service; NewID defaults to UUIDv7 (time-ordered ids).
+func New(st *store.Store, ev Evidence, jobs Jobs, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{Store: st, Evidence: ev, Jobs: jobs, Log: log, NewID: func() string { return uuid.Must(uuid.NewV7()).String() }}
+}
+
+// maxAttempts bounds re-reads when a claim changes between read and write.
+const maxAttempts = 4
+
+// get reads a claim of the caller's partner; another partner's claim is not
+// found, so ids leak nothing.
+func (s *Service) get(ctx context.Context, caller Caller, id string) (*claim.Claim, error) {
+	c, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.PartnerID != caller.PartnerID {
+		return nil, fmt.Errorf("claim %s: %w", id, store.ErrNotFound)
+	}
+	return c, nil
+}
+
+// change reads the claim, lets fn change a copy and return the event, and
+// commits both under the claim's version; when the claim changed meanwhile
+// it reads again and re-applies fn (unless the caller pinned a version).
+func (s *Service) change(ctx context.Context, caller Caller, id string, ifMatch *int64,
+	fn func(c *claim.Claim) (claim.Event, []store.Op, error)) (*claim.Claim, error) {
+	for attempt := 1; ; attempt++ {
+		cur, err := s.get(ctx, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		if ifMatch != nil && *ifMatch != cur.Version {
+			return nil, fmt.Errorf("%w: claim is at version %d", ErrVersionMismatch, cur.Version)
+		}
+		next := *cur
+		ev, ops, err := fn(&next)
+		if err != nil {
+			return nil, err
+		}
+		err = s.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: cur.Status, ExpectVersion: cur.Version, Event: ev, Ops: ops})
+		switch {
+		case err == nil:
+			return &next, nil
+		case errors.Is(err, store.ErrVersionConflict) && ifMatch != nil:
+			return nil, fmt.Errorf("%w: the claim changed", ErrVersionMismatch)
+		case errors.Is(err, store.ErrVersionConflict) && attempt < maxAttempts:
+			continue
+		default:
+			return nil, err
+		}
+	}
+}
