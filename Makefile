@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # Lambda binaries: static, stripped, without the RPC shim (STYLE.md 8).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: tools build test test-unit lint run token bench fmt
+.PHONY: tools build test lint run token stack fmt
 
 tools: ## install the local stack's tools (pinned, reused when present)
 	@local/install/install.sh
@@ -29,7 +29,13 @@ lint: ## gofmt, vet, staticcheck, and go.mod tidy
 	$(GO) run $(STATICCHECK) $(PKGS)
 	$(GO) mod tidy -diff
 
-run: tools ## the whole system on 127.0.0.1:3000 (PORT=...)
+run: tools ## the whole system on 127.0.0.1:3000 (PORT=... to move it)
+	$(GO) run ./local/cmd/run
+
+token: ## a local JWT for the sample partner admin (flags: ARGS="-roles= -partner=other")
+	@$(GO) run ./local/cmd/token $(ARGS)
+
+stack: tools ## only the emulators, with the template's resources, until Ctrl-C
 	$(GO) run ./local/cmd/stack
 
 fmt:

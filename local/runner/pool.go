@@ -1,0 +1,242 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Function runs one function's real binary under AWS's Runtime Interface
+// Emulator, as many instances as concurrent invocations need, up to Max
+// (Lambda scales out the same way). An instance serves one invocation at a
+// time.
+type Function struct {
+	Name    string
+	RIE     string   // path of aws-lambda-rie
+	Binary  string   // path of the function's bootstrap
+	Env     []string // the function's whole environment
+	Max     int
+	Timeout time.Duration
+	Log     io.Writer
+
+	mu     sync.Mutex
+	idle   []*instance
+	all    []*instance
+	freed  chan struct{}
+	closed bool
+	client *http.Client
+}
+
+type instance struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{}
+}
+
+// ErrFunctionError is returned (wrapped) when the function itself failed
+// (RIE answered with an error payload).
+var ErrFunctionError = errors.New("function error")
+
+// FreePort asks the kernel for a free loopback port.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (f *Function) init() {
+	if f.freed == nil {
+		f.freed = make(chan struct{}, 1)
+		f.client = &http.Client{}
+		if f.Max < 1 {
+			f.Max = 1
+		}
+	}
+}
+
+// Warm starts one instance ahead of the first request.
+func (f *Function) Warm(ctx context.Context) error {
+	f.mu.Lock()
+	f.init()
+	f.mu.Unlock()
+	in, err := f.start(ctx)
+	if err != nil {
+		return err
+	}
+	f.release(in)
+	return nil
+}
+
+func (f *Function) start(ctx context.Context) (*instance, error) {
+	emu, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	api, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(f.RIE,
+		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(emu),
+		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(api),
+		f.Binary)
+	cmd.Env = f.Env
+	cmd.Stdout, cmd.Stderr = f.Log, f.Log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", f.Name, err)
+	}
+	in := &instance{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(emu) + "/2015-03-31/functions/function/invocations", done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(in.done) }()
+	f.mu.Lock()
+	f.all = append(f.all, in)
+	f.mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(emu), 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return in, nil
+		}
+		select {
+		case <-in.done:
+			return nil, fmt.Errorf("%s: the emulator exited at start", f.Name)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s: the emulator did not listen within 10s", f.Name)
+		}
+	}
+}
+
+// acquire takes an idle instance, starts one more if all are busy and Max
+// allows, or waits for one to be freed.
+func (f *Function) acquire(ctx context.Context) (*instance, error) {
+	for {
+		f.mu.Lock()
+		f.init()
+		if f.closed {
+			f.mu.Unlock()
+			return nil, errors.New("runner stopped")
+		}
+		if n := len(f.idle); n > 0 {
+			in := f.idle[n-1]
+			f.idle = f.idle[:n-1]
+			f.mu.Unlock()
+			select {
+			case <-in.done:
+				f.forget(in)
+				continue // it died: take or start another
+			default:
+				return in, nil
+			}
+		}
+		if len(f.all) < f.Max {
+			f.mu.Unlock()
+			return f.start(ctx)
+		}
+		f.mu.Unlock()
+		select {
+		case <-f.freed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (f *Function) release(in *instance) {
+	f.mu.Lock()
+	f.idle = append(f.idle, in)
+	f.mu.Unlock()
+	select {
+	case f.freed <- struct{}{}:
+	default:
+	}
+}
+
+func (f *Function) forget(in *instance) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, x := range f.all {
+		if x == in {
+			f.all = append(f.all[:i], f.all[i+1:]...)
+			break
+		}
+	}
+}
+
+// Invoke runs the function with payload and returns its result.
+func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	in, err := f.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	timeout := f.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ictx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ictx, http.MethodPost, in.url, bytes.NewReader(payload))
+	resp, err := f.client.Do(req)
+	if err != nil {
+		// A broken instance is not reused.
+		f.kill(in)
+		return nil, fmt.Errorf("invoke %s: %w", f.Name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.kill(in)
+		return nil, fmt.Errorf("invoke %s: %w", f.Name, err)
+	}
+	f.release(in)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" || isErrorPayload(body) {
+		return body, fmt.Errorf("%w: %s: %s", ErrFunctionError, f.Name, bytes.TrimSpace(body))
+	}
+	return body, nil
+}
+
+func isErrorPayload(b []byte) bool {
+	return bytes.HasPrefix(bytes.TrimSpace(b), []byte(`{"errorMessage"`)) || bytes.HasPrefix(bytes.TrimSpace(b), []byte(`{"errorType"`))
+}
+
+func (f *Function) kill(in *instance) {
+	_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
+	<-in.done
+	f.forget(in)
+}
+
+// Close stops every instance (the whole process group of each).
+func (f *Function) Close() {
+	f.mu.Lock()
+	f.closed = true
+	all := append([]*instance(nil), f.all...)
+	f.idle = nil
+	f.mu.Unlock()
+	for _, in := range all {
+		_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-in.done:
+		case <-time.After(2 * time.Second):
+			_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
+			<-in.done
+		}
+		f.forget(in)
+	}
+}

@@ -1,0 +1,437 @@
+// Package runner runs the whole bundle on one machine without Docker: it
+// stands in for API Gateway (routes and the JWT authorizer, read from
+// template.yaml), the SQS event source mapping and EventBridge Scheduler,
+// and nothing else. The functions are their real binaries, built as SAM
+// builds them and run under AWS's Runtime Interface Emulator.
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/cpor-claims/claims/local/samtemplate"
+	"github.com/cpor-claims/claims/local/sesmail"
+	"github.com/cpor-claims/claims/local/stack"
+	"github.com/cpor-claims/claims/shared/awsclient"
+)
+
+// Config configures a runner.
+type Config struct {
+	Root         string // repository root
+	Addr         string // listen address, e.g. 127.0.0.1:3000 (port 0: any free port)
+	JWTSecret    string
+	JWTIssuer    string // checked only when set
+	JWTAudience  string // checked only when set
+	MaxInstances int    // per function (Lambda's scale-out, bounded)
+	// ScheduleEvery overrides the schedule's rate (0: the template's; <0: never fires).
+	ScheduleEvery time.Duration
+	// RetryDelay is how soon a failed message comes back (0: the queue's
+	// visibility timeout).
+	RetryDelay time.Duration
+	// Params override template parameters (e.g. TenantLookupEnabled).
+	Params map[string]string
+	// Env adds variables to every function's environment.
+	Env    map[string]string
+	Prefix string // resource name prefix (default "local")
+	Log    io.Writer
+}
+
+// Runner is the running bundle.
+type Runner struct {
+	cfg       Config
+	tmpl      *samtemplate.Template
+	stack     *stack.Stack
+	res       *stack.Resources
+	functions map[string]*Function
+	routes    []*Route
+	auth      *Authorizer
+	srv       *http.Server
+	ln        net.Listener
+	url       string
+	binDir    string
+	ready     atomic.Bool
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	log       *slog.Logger
+	closeOnce sync.Once
+}
+
+// Start builds the functions, starts the stack (or uses the one the
+// environment names), provisions the template's resources, starts every
+// function once, and serves.
+func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if cfg.JWTSecret == "" {
+		cfg.JWTSecret = DefaultJWTSecret
+	}
+	if cfg.MaxInstances < 1 {
+		cfg.MaxInstances = 4
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "local"
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:3000"
+	}
+	r := &Runner{cfg: cfg, functions: map[string]*Function{}, log: slog.New(slog.NewTextHandler(cfg.Log, nil)),
+		auth: &Authorizer{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}}
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	if r.tmpl, err = samtemplate.Load(filepath.Join(cfg.Root, "template.yaml")); err != nil {
+		return nil, err
+	}
+	if r.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	r.url = "http://" + r.ln.Addr().String()
+	if err := r.build(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.startStack(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.startFunctions(ctx); err != nil {
+		return nil, err
+	}
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = r.srv.Serve(r.ln) }()
+	bg, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	if err := r.startEventSources(bg); err != nil {
+		return nil, err
+	}
+	r.ready.Store(true)
+	return r, nil
+}
+
+// URL is where the runner serves.
+func (r *Runner) URL() string { return r.url }
+
+// Resources are the local resources the functions use.
+func (r *Runner) Resources() *stack.Resources { return r.res }
+
+// Authorizer signs and checks local tokens.
+func (r *Runner) Authorizer() *Authorizer { return r.auth }
+
+// Routes lists the API routes served ("METHOD /path"), sorted.
+func (r *Runner) Routes() []string {
+	var keys []string
+	for _, rt := range r.routes {
+		keys = append(keys, rt.RouteKey())
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// build compiles every function as sam build does (static, stripped,
+// lambda.norpc), for this host's architecture (the emulator runs it).
+func (r *Runner) build(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "claims-runner-bin-")
+	if err != nil {
+		return err
+	}
+	r.binDir = dir
+	var pkgs []string
+	for _, f := range r.tmpl.Functions() {
+		pkgs = append(pkgs, "./"+strings.Trim(f.CodeURI, "/"))
+	}
+	args := append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", dir + "/"}, pkgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = r.cfg.Root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build functions: %v\n%s", err, out)
+	}
+	return nil
+}
+
+func (r *Runner) startStack(ctx context.Context) error {
+	opts := stack.Options{Root: r.cfg.Root, Log: r.cfg.Log, ExternalAWS: os.Getenv("CLAIMS_EXTERNAL_AWS_ENDPOINT")}
+	if os.Getenv("CLAIMS_STACK_SHARED") == "1" {
+		opts.ExternalAWS, opts.ExternalDynamoDB = os.Getenv("AWS_ENDPOINT_URL"), os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
+	}
+	st, err := stack.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	r.stack = st
+	st.Setenv()
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	params := map[string]string{"PublicBaseUrl": r.url, "TenantLookupEnabled": "false", "Architecture": hostArch()}
+	for k, v := range r.cfg.Params {
+		params[k] = v
+	}
+	r.res, err = stack.Provision(ctx, awsCfg, r.tmpl, r.cfg.Prefix, params)
+	return err
+}
+
+func hostArch() string {
+	if out, err := exec.Command("uname", "-m").Output(); err == nil && strings.TrimSpace(string(out)) == "aarch64" {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+func (r *Runner) startFunctions(ctx context.Context) error {
+	rie, err := stack.RIE(r.cfg.Root)
+	if err != nil {
+		return err
+	}
+	for _, f := range r.tmpl.Functions() {
+		env := append([]string(nil), r.stack.Env()...)
+		env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+os.TempDir(),
+			"AWS_LAMBDA_FUNCTION_NAME="+f.ID, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(f.Timeout),
+			"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(f.MemorySize), "AWS_LAMBDA_FUNCTION_VERSION=$LATEST")
+		if ca := os.Getenv("AWS_CA_BUNDLE"); ca != "" {
+			env = append(env, "AWS_CA_BUNDLE="+ca)
+		}
+		names := make([]string, 0, len(f.Environment))
+		for k := range f.Environment {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			v, err := samtemplate.Resolve(f.Environment[k], r.res.Refs)
+			if err != nil {
+				return fmt.Errorf("%s environment %s: %w", f.ID, k, err)
+			}
+			env = append(env, k+"="+v)
+		}
+		for k, v := range r.cfg.Env {
+			env = append(env, k+"="+v)
+		}
+		fn := &Function{Name: f.ID, RIE: rie, Binary: filepath.Join(r.binDir, filepath.Base(strings.Trim(f.CodeURI, "/"))),
+			Env: env, Max: r.cfg.MaxInstances, Timeout: time.Duration(f.Timeout) * time.Second, Log: r.cfg.Log}
+		r.functions[f.ID] = fn
+		if err := fn.Warm(ctx); err != nil {
+			return err
+		}
+		for _, rt := range f.Routes {
+			r.routes = append(r.routes, &Route{Method: rt.Method, Path: rt.Path, Function: f.ID, Auth: rt.Auth})
+		}
+	}
+	// Literal segments win over parameters ("/claims/{id}" after "/claims").
+	sort.SliceStable(r.routes, func(i, j int) bool { return r.routes[i].Path < r.routes[j].Path })
+	return nil
+}
+
+func (r *Runner) startEventSources(ctx context.Context) error {
+	sqsClient := awsclient.SQS(mustConfig(ctx))
+	for _, f := range r.tmpl.Functions() {
+		fn := r.functions[f.ID]
+		if q := f.Queue; q != nil {
+			p := &Poller{SQS: sqsClient, QueueURL: r.res.Refs[q.Queue], QueueARN: r.res.Refs[q.Queue+".Arn"], Region: stack.Region,
+				BatchSize: q.BatchSize, RetryDelay: r.cfg.RetryDelay, Invoke: fn.Invoke, Log: r.log.With("function", f.ID)}
+			r.wg.Add(1)
+			go func() { defer r.wg.Done(); p.Run(ctx) }()
+		}
+		if s := f.Schedule; s != nil {
+			every := r.cfg.ScheduleEvery
+			if every == 0 {
+				d, err := RateInterval(s.Expression)
+				if err != nil {
+					return err
+				}
+				every = d
+			}
+			if every > 0 {
+				r.wg.Add(1)
+				go func() { defer r.wg.Done(); r.schedule(ctx, fn, every) }()
+			}
+		}
+	}
+	return nil
+}
+
+func mustConfig(ctx context.Context) aws.Config {
+	cfg, _ := config.LoadDefaultConfig(ctx)
+	return cfg
+}
+
+func (r *Runner) schedule(ctx context.Context, fn *Function, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if _, err := fn.Invoke(ctx, ScheduledEvent(now, stack.Region, "arn:aws:scheduler:"+stack.Region+":000000000000:schedule/default/"+r.cfg.Prefix+"-finalize")); err != nil && ctx.Err() == nil {
+				r.log.Error("scheduled run failed", "function", fn.Name, "error", err)
+			}
+		}
+	}
+}
+
+// Close stops everything the runner started.
+func (r *Runner) Close() {
+	r.closeOnce.Do(func() {
+		r.ready.Store(false)
+		if r.cancel != nil {
+			r.cancel()
+		}
+		if r.srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			_ = r.srv.Shutdown(ctx)
+			cancel()
+		} else if r.ln != nil {
+			r.ln.Close()
+		}
+		r.wg.Wait()
+		for _, f := range r.functions {
+			f.Close()
+		}
+		if r.stack != nil {
+			r.stack.Stop()
+		}
+		if r.binDir != "" {
+			os.RemoveAll(r.binDir)
+		}
+	})
+}
+
+// ServeHTTP is the gateway.
+func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	switch {
+	case req.URL.Path == "/_local/health":
+		r.health(w)
+	case req.URL.Path == "/_local/emails" && req.Method == http.MethodGet:
+		r.emails(w, req)
+	case req.URL.Path == "/openapi.yaml" && req.Method == http.MethodGet:
+		http.ServeFile(w, req, filepath.Join(r.cfg.Root, "docs", "openapi.yaml"))
+	case strings.HasPrefix(req.URL.Path, "/2015-03-31/functions/"):
+		r.invocation(w, req)
+	default:
+		r.api(w, req)
+	}
+}
+
+func gatewayMessage(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}
+
+// maxPayload is API Gateway HTTP API's request payload limit.
+const maxPayload = 10 << 20
+
+func (r *Runner) api(w http.ResponseWriter, req *http.Request) {
+	route, params := findRoute(r.routes, req.Method, req.URL.Path)
+	if route == nil {
+		gatewayMessage(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	var claims map[string]string
+	if route.Auth {
+		c, err := r.auth.Authorize(req.Header.Get("Authorization"))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer`)
+			gatewayMessage(w, http.StatusUnauthorized, "Unauthorized")
+			return
+		}
+		claims = c
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxPayload+1))
+	if err != nil {
+		gatewayMessage(w, http.StatusBadRequest, "Bad Request")
+		return
+	}
+	if len(body) > maxPayload {
+		gatewayMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		return
+	}
+	ev := toEvent(req, body, route, params, claims, time.Now())
+	payload, _ := json.Marshal(ev)
+	result, err := r.functions[route.Function].Invoke(req.Context(), payload)
+	if err != nil {
+		r.log.Error("function failed", "function", route.Function, "route", route.RouteKey(), "error", err)
+		gatewayMessage(w, http.StatusInternalServerError, "Internal Server Error")
+		return
+	}
+	if err := writeResult(w, result); err != nil {
+		r.log.Error("bad function response", "function", route.Function, "error", err)
+		gatewayMessage(w, http.StatusInternalServerError, "Internal Server Error")
+	}
+}
+
+// invocation is Lambda's Invoke API for any function of the template (as
+// sam local start-lambda serves it).
+func (r *Runner) invocation(w http.ResponseWriter, req *http.Request) {
+	rest := strings.TrimPrefix(req.URL.Path, "/2015-03-31/functions/")
+	name, tail, _ := strings.Cut(rest, "/")
+	fn, ok := r.functions[name]
+	if req.Method != http.MethodPost || tail != "invocations" || !ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]string{"Type": "User", "Message": "Function not found: " + name})
+		return
+	}
+	payload, err := io.ReadAll(io.LimitReader(req.Body, 6<<20))
+	if err != nil {
+		gatewayMessage(w, http.StatusBadRequest, "Bad Request")
+		return
+	}
+	if len(payload) == 0 {
+		payload = []byte("{}")
+	}
+	result, err := fn.Invoke(req.Context(), payload)
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		if !errors.Is(err, ErrFunctionError) {
+			w.WriteHeader(http.StatusBadGateway)
+			_ = json.NewEncoder(w).Encode(map[string]string{"Type": "Service", "Message": err.Error()})
+			return
+		}
+		w.Header().Set("X-Amz-Function-Error", "Unhandled")
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(result)
+}
+
+func (r *Runner) health(w http.ResponseWriter) {
+	if !r.ready.Load() {
+		gatewayMessage(w, http.StatusServiceUnavailable, "starting")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": "ready", "functions": len(r.functions), "routes": len(r.routes)})
+}
+
+func (r *Runner) emails(w http.ResponseWriter, req *http.Request) {
+	all, err := sesmail.Fetch(req.Context(), r.stack.AWSURL)
+	if err != nil {
+		gatewayMessage(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	if all == nil {
+		all = []sesmail.Email{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"items": all})
+}
