@@ -48,10 +48,12 @@ type Config struct {
 	RetryDelay time.Duration
 	// Params override template parameters (e.g. TenantLookupEnabled).
 	Params map[string]string
-	// Env adds variables to every function's environment.
-	Env    map[string]string
-	Prefix string // resource name prefix (default "local")
-	Log    io.Writer
+	// Env adds variables to every function's environment; FunctionEnv to
+	// one function's (by logical id).
+	Env         map[string]string
+	FunctionEnv map[string]map[string]string
+	Prefix      string // resource name prefix (default "local")
+	Log         io.Writer
 }
 
 // Runner is the running bundle.
@@ -223,8 +225,10 @@ func (r *Runner) startFunctions(ctx context.Context) error {
 			}
 			env = append(env, k+"="+v)
 		}
-		for k, v := range r.cfg.Env {
-			env = append(env, k+"="+v)
+		for _, extra := range []map[string]string{r.cfg.Env, r.cfg.FunctionEnv[f.ID]} {
+			for k, v := range extra {
+				env = append(env, k+"="+v)
+			}
 		}
 		fn := &Function{Name: f.ID, RIE: rie, Binary: filepath.Join(r.binDir, filepath.Base(strings.Trim(f.CodeURI, "/"))),
 			Env: env, Max: r.cfg.MaxInstances, Timeout: time.Duration(f.Timeout) * time.Second, Log: r.cfg.Log}

@@ -29,12 +29,16 @@ var (
 	mu   sync.Mutex
 )
 
+// Runner is what Main runs: a *testing.M, or one that wraps it with
+// package-wide setup (the runner tests start a runner inside the stack).
+type Runner interface{ Run() int }
+
 // Main is TestMain's body for packages whose tests use the stack.
-func Main(m *testing.M) {
+func Main(m Runner) {
 	os.Exit(run(m))
 }
 
-func run(m *testing.M) int {
+func run(m Runner) int {
 	var err error
 	if root, err = stack.FindRoot(); err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
