@@ -1,0 +1,172 @@
+// Package events_test runs every sample event of this folder through its
+// handler, in process, against the local stack: a sample that drifts from
+// the handlers breaks the build. The same files serve `sam local invoke -e`.
+package events_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cpor-claims/claims/local/testenv"
+	"github.com/cpor-claims/claims/shared/api"
+	"github.com/cpor-claims/claims/shared/awsclient"
+	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/evidence"
+	"github.com/cpor-claims/claims/shared/finalize"
+	"github.com/cpor-claims/claims/shared/httpapi"
+	"github.com/cpor-claims/claims/shared/mail"
+	"github.com/cpor-claims/claims/shared/optout"
+	"github.com/cpor-claims/claims/shared/queue"
+	"github.com/cpor-claims/claims/shared/service"
+	"github.com/cpor-claims/claims/shared/store"
+	"github.com/cpor-claims/claims/shared/validation"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const sampleID = "01a20d0c-0000-7000-8000-000000000001"
+
+var used = map[string]bool{}
+
+func load(t *testing.T, name string, dst any, replace ...string) {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for i := 0; i+1 < len(replace); i += 2 {
+		s = strings.ReplaceAll(s, replace[i], replace[i+1])
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	used[name] = true
+}
+
+type noJobs struct{ sent []queue.Job }
+
+func (n *noJobs) Send(_ context.Context, j queue.Job) error { n.sent = append(n.sent, j); return nil }
+
+func TestEverySampleEventDrivesItsHandler(t *testing.T) {
+	ctx := context.Background()
+	res := testenv.Provision(t)
+	cfg := testenv.AWSConfig(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st := store.New(awsclient.DynamoDB(cfg), res.TableName)
+	s3c := awsclient.S3(cfg)
+	bucket := evidence.New(s3c, res.BucketName)
+	jobs := &noJobs{}
+	a := &api.API{Service: service.New(st, bucket, jobs, log)}
+	create, submit, history := api.Router(a.CreateRoutes()), api.Router(a.SubmitRoutes()), api.Router(a.HistoryRoutes())
+	cal, _ := claim.NewCalendar("America/Los_Angeles", "US")
+	mailer, err := mail.New(awsclient.SES(cfg), res.Sender, cal.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	notified := time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC)
+	worker := &validation.Worker{Store: st, Evidence: bucket, Mail: mailer, Calendar: cal, Clock: func() time.Time { return notified },
+		PublicBaseURL: "https://claims.example.com", Log: log}
+	fin := &finalize.Finalizer{Store: st, Jobs: jobs, Mail: mailer, Clock: time.Now, Log: log}
+	opt := &optout.Handler{Store: st, Mail: mailer, Location: cal.Location(), Clock: time.Now, Log: log}
+
+	serve := func(r *httpapi.Router, name string, want int, replace ...string) map[string]any {
+		t.Helper()
+		var req events.APIGatewayV2HTTPRequest
+		load(t, name, &req, replace...)
+		resp, err := r.Serve(ctx, req)
+		if err != nil || resp.StatusCode != want {
+			t.Fatalf("%s: %d %v %s", name, resp.StatusCode, err, resp.Body)
+		}
+		var out map[string]any
+		_ = json.Unmarshal([]byte(resp.Body), &out)
+		return out
+	}
+	c := serve(create, "create-claim.json", 201)
+	id := c["id"].(string)
+	if again := serve(create, "create-claim.json", 201); again["id"] != id {
+		t.Fatal("the sample's Idempotency-Key did not replay the claim")
+	}
+	other := serve(create, "create-claim.json", 201, "sample-key-1", "sample-key-2")["id"].(string)
+	serve(create, "patch-claim.json", 200, sampleID, id)
+	added := serve(create, "add-evidence.json", 201, sampleID, id)
+	ev := added["evidence"].(map[string]any)
+	body := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("x"), 48213-9)...)
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.BucketName), Key: aws.String(evidence.Key(id, ev["id"].(string))),
+		Body: bytes.NewReader(body), ContentType: aws.String("application/pdf")}); err != nil {
+		t.Fatal(err)
+	}
+	sub := serve(submit, "submit-claim.json", 202, sampleID, id)
+	if sub["status"] != "Submitted" || len(jobs.sent) != 1 {
+		t.Fatalf("submit: %v, jobs %v", sub["status"], jobs.sent)
+	}
+	list := serve(history, "list-claims.json", 200)
+	if n := len(list["items"].([]any)); n != 1 { // the other Draft; the submitted one is filtered out
+		t.Fatalf("list-claims: %d items", n)
+	}
+	serve(history, "get-claim.json", 200, sampleID, id)
+	serve(history, "list-products.json", 200)
+
+	var batch events.SQSEvent
+	load(t, "validation-batch.json", &batch, `\"claimId\": \"`+sampleID+`\", \"version\": 2`, `\"claimId\": \"`+id+`\", \"version\": `+itoa(sub["version"]))
+	out, err := worker.Handle(ctx, batch)
+	if err != nil || len(out.BatchItemFailures) != 1 || out.BatchItemFailures[0].ItemIdentifier != batch.Records[1].MessageId {
+		t.Fatalf("validation batch: %+v %v (want only the poison message failed)", out, err)
+	}
+	got, _ := st.Get(ctx, id)
+	if got.Status != claim.StatusPendingCustomer {
+		t.Fatalf("after the batch: %s", got.Status)
+	}
+
+	var page events.APIGatewayV2HTTPRequest
+	for _, name := range []string{"optout-page.json", "optout-post.json"} {
+		load(t, name, &page)
+		resp, _ := opt.Handle(ctx, page)
+		if resp.StatusCode != 404 || !strings.Contains(resp.Body, "not valid") {
+			t.Fatalf("%s with the sample's unknown token: %d", name, resp.StatusCode)
+		}
+	}
+	serve(submit, "withdraw-claim.json", 409, sampleID, other) // a Draft cannot be withdrawn
+
+	var sched events.EventBridgeEvent
+	load(t, "finalize-schedule.json", &sched)
+	r, err := fin.Handle(ctx, sched)
+	if err != nil || r.Approved != 1 {
+		t.Fatalf("finalize at the sample's time (the opt-out deadline): %+v %v", r, err)
+	}
+	h := serve(history, "get-history.json", 200, sampleID, id)
+	var actions []string
+	for _, e := range h["items"].([]any) {
+		actions = append(actions, e.(map[string]any)["action"].(string))
+	}
+	if strings.Join(actions, ",") != "created,updated,evidence_added,submitted,customer_notified,approved" {
+		t.Fatalf("history %v", actions)
+	}
+
+	files, _ := filepath.Glob("*.json")
+	for _, f := range files {
+		if !used[f] {
+			t.Errorf("sample %s is used by no test", f)
+		}
+	}
+	if !slices.Contains(files, "create-claim.json") {
+		t.Fatal("samples not found")
+	}
+}
+
+func itoa(v any) string { b, _ := json.Marshal(v); return string(b) }
