@@ -228,7 +228,7 @@ func submitted(t testing.TB, u *user) string {
 // waitStatus polls a claim until it has status (the worker runs behind the queue).
 func waitStatus(t testing.TB, u *user, id, status string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		c := expect(t, call(t, u, "GET", "/claims/"+id, nil), 200).json(t)
 		if c["status"] == status {

@@ -29,7 +29,7 @@ func TestValidateValuesReportsEveryFieldAtOnce(t *testing.T) {
 	c := &Claim{
 		Name: "ok", MPNID: "12a", Customer: Customer{TenantID: "not-a-guid", Domain: "-bad-.com", Name: "x\x00y"},
 		SolutionArea: "Azure", Activity: "Selling",
-		Products: []ProductRef{{ID: "teams", SubscriptionID: "72f988bf-86f1-41af-91ab-2d7cd011db47"}, {ID: "nope"}, {ID: ""}},
+		Products:        []ProductRef{{ID: "teams", SubscriptionID: "72f988bf-86f1-41af-91ab-2d7cd011db47"}, {ID: "nope"}, {ID: ""}},
 		CustomerContact: &Contact{Email: "Ana <ana@contoso.com>"}, PartnerContact: &PartnerContact{Email: "pat@localhost"},
 		Revenue: &Revenue{CustomerName: "c"}, Comments: strings.Repeat("x", MaxComments+1),
 	}

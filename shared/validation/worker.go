@@ -98,17 +98,19 @@ func (w *Worker) process(ctx context.Context, body string) error {
 	case c.Status == claim.StatusPendingCustomer && c.CustomerNotifiedAt == nil:
 		// Notified but the email is not confirmed sent (a crash between the
 		// transition and the mark): notify again with a fresh link.
-		return w.notify(ctx, c, claim.ActionCustomerNotified, true)
+		return w.notify(ctx, c, claim.ActionCustomerNotified, true, nil)
 	default:
 		w.Log.InfoContext(ctx, "stale job ignored", "claimId", c.ID, "status", c.Status, "version", c.Version, "jobVersion", job.Version)
 		return nil
 	}
 }
 
-// outcome is what validation decided.
+// outcome is what validation decided; unreadable names evidence files that
+// failed the check while another file passed (recorded, not blocking).
 type outcome struct {
-	action claim.Action
-	reason *claim.StatusReason
+	action     claim.Action
+	reason     *claim.StatusReason
+	unreadable []string
 }
 
 func (w *Worker) validate(ctx context.Context, c *claim.Claim) error {
@@ -117,7 +119,7 @@ func (w *Worker) validate(ctx context.Context, c *claim.Claim) error {
 		return err
 	}
 	if out.action == claim.ActionCustomerNotified {
-		return w.notify(ctx, c, claim.ActionCustomerNotified, false)
+		return w.notify(ctx, c, claim.ActionCustomerNotified, false, out.unreadable)
 	}
 	now := w.Clock().UTC()
 	next := *c
@@ -140,7 +142,9 @@ func (w *Worker) validate(ctx context.Context, c *claim.Claim) error {
 
 // check runs the checks in order: evidence, tenant and domain, held
 // workloads. An unavailable tenant lookup is an error (the job is retried),
-// never a rejection.
+// never a rejection. The claim needs at least one readable proof of the
+// declared type: files cannot be removed once added, so an unreadable file
+// next to a good one (added when answering a request) does not block it.
 func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 	uploaded := 0
 	var bad []string
@@ -160,18 +164,18 @@ func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 		}
 	}
 	if uploaded == 0 {
-		return outcome{claim.ActionMoreInfoRequested, &claim.StatusReason{Code: claim.ReasonEvidenceMissing,
+		return outcome{action: claim.ActionMoreInfoRequested, reason: &claim.StatusReason{Code: claim.ReasonEvidenceMissing,
 			Message: "No proof of execution was uploaded. Upload a statement of work or the PoE template signed by the customer."}}, nil
 	}
-	if len(bad) > 0 {
-		return outcome{claim.ActionMoreInfoRequested, &claim.StatusReason{Code: claim.ReasonEvidenceInvalid,
-			Message: "Unreadable or mismatched proof of execution: " + strings.Join(bad, "; ") + "."}}, nil
+	if len(bad) == uploaded {
+		return outcome{action: claim.ActionMoreInfoRequested, reason: &claim.StatusReason{Code: claim.ReasonEvidenceInvalid,
+			Message: "Unreadable or mismatched proof of execution: " + strings.Join(bad, "; ") + ". Upload a readable PDF, PNG, JPEG or DOCX and respond."}}, nil
 	}
 	if w.Tenants != nil {
 		tid, err := w.Tenants.TenantOf(ctx, c.Customer.Domain)
 		switch {
 		case errors.Is(err, tenant.ErrUnknownDomain) || (err == nil && !strings.EqualFold(tid, c.Customer.TenantID)):
-			return outcome{claim.ActionRejected, &claim.StatusReason{Code: claim.ReasonTenantDomainMismatch,
+			return outcome{action: claim.ActionRejected, reason: &claim.StatusReason{Code: claim.ReasonTenantDomainMismatch,
 				Message: fmt.Sprintf("The domain %s does not belong to tenant %s.", c.Customer.Domain, c.Customer.TenantID)}}, nil
 		case err != nil:
 			return outcome{}, err
@@ -182,10 +186,10 @@ func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 		return outcome{}, err
 	}
 	if held {
-		return outcome{claim.ActionRejected, &claim.StatusReason{Code: claim.ReasonConflict,
+		return outcome{action: claim.ActionRejected, reason: &claim.StatusReason{Code: claim.ReasonConflict,
 			Message: "Another partner is already associated with one or more of these workloads or subscriptions."}}, nil
 	}
-	return outcome{action: claim.ActionCustomerNotified}, nil
+	return outcome{action: claim.ActionCustomerNotified, unreadable: bad}, nil
 }
 
 // notify moves the claim to PendingCustomer (or, again=true, renews the
@@ -198,7 +202,7 @@ func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 // after SES accepted the email and before the mark is written; the retry then
 // sends a second email with a new link (the first link stops working, and the
 // deadline counts from the second email).
-func (w *Worker) notify(ctx context.Context, c *claim.Claim, action claim.Action, again bool) error {
+func (w *Worker) notify(ctx context.Context, c *claim.Claim, action claim.Action, again bool, unreadable []string) error {
 	now := w.Clock().UTC()
 	token, hash := claim.NewOptOutToken()
 	deadline := w.Calendar.EndOfBusinessDaysAfter(now, claim.OptOutBusinessDays)
@@ -220,6 +224,9 @@ func (w *Worker) notify(ctx context.Context, c *claim.Claim, action claim.Action
 		return err
 	}
 	ev.Detail = mergeDetail(ev.Detail, map[string]string{"optOutDeadline": deadline.Format(time.RFC3339)})
+	if len(unreadable) > 0 {
+		ev.Detail["unreadableEvidence"] = strings.Join(unreadable, "; ")
+	}
 	err = w.Store.Commit(ctx, store.Change{
 		Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: []store.Op{tok}, Unnotified: again,
 	})
