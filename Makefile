@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # Lambda binaries: static, stripped, without the RPC shim (STYLE.md 8).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: tools build test lint run token stack fmt
+.PHONY: tools build test template-check lint run token stack fmt
 
 tools: ## install the local stack's tools (pinned, reused when present)
 	@local/install/install.sh
@@ -19,9 +19,20 @@ build: ## compile every package and each function's Lambda binary
 	$(GO) build $(PKGS)
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/ ./functions/...
 
-test: tools ## vet, then every test against one local stack (DynamoDB Local + LocalStack)
+test: tools template-check ## vet, the template checks, then every test against one local stack
 	$(GO) vet $(PKGS)
 	$(GO) run ./local/cmd/stack -- $(GO) test -count=1 -p 2 -timeout 20m $(PKGS)
+
+SAM := .tools/sam/bin/sam
+SAM_BUILD_DIR := .aws-sam/build
+ARCH ?= arm64
+template-check: tools ## sam validate (lint and plain), cfn-lint, sam build for $(ARCH) and its binaries checked
+	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint
+	$(SAM) validate --region us-east-1
+	.tools/sam/bin/cfn-lint template.yaml
+	CGO_ENABLED=0 GOFLAGS="-tags=lambda.norpc -ldflags=-s" $(SAM) build --build-dir $(SAM_BUILD_DIR) \
+		--parameter-overrides Architecture=$(ARCH) >/dev/null
+	$(GO) run ./local/cmd/checkbin -arch $(ARCH) $(SAM_BUILD_DIR)
 
 lint: ## gofmt, vet, staticcheck, and go.mod tidy
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

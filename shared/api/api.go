@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -183,4 +182,3 @@ func header(req events.APIGatewayV2HTTPRequest, name string) string {
 	return ""
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

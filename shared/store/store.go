@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -143,6 +142,3 @@ func (s *Store) shardOf(id string) int {
 
 func dueShardPK(shard int) string { return duePrefix + strconv.Itoa(shard) }
 
-func idFromPK(pk string) (string, bool) {
-	return strings.CutPrefix(pk, claimPrefix)
-}

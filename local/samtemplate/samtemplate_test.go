@@ -1,0 +1,166 @@
+package samtemplate
+
+import (
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func load(t *testing.T) *Template {
+	t.Helper()
+	tm, err := Load(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+var getAttForm = regexp.MustCompile(`^[A-Za-z0-9]+\.[A-Za-z0-9.]+$`)
+
+// walk visits every intrinsic function in v.
+func walk(v any, visit func(kind, name string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			switch k {
+			case "Ref":
+				visit("Ref", scalar(e))
+			case "Fn::GetAtt":
+				if l, ok := e.([]any); ok && len(l) == 2 {
+					visit("GetAtt", scalar(l[0]))
+				}
+			case "Fn::Sub":
+				if s, ok := e.(string); ok {
+					for _, m := range subVar.FindAllStringSubmatch(s, -1) {
+						name, _, _ := strings.Cut(m[1], ".")
+						visit("Sub", name)
+					}
+				}
+			}
+			walk(e, visit)
+		}
+	case []any:
+		for _, e := range x {
+			walk(e, visit)
+		}
+	}
+}
+
+// Every reference names a resource, a parameter or a pseudo parameter:
+// `sam validate --lint` was measured to miss a !Ref to a missing resource.
+func TestEveryReferenceResolves(t *testing.T) {
+	tm := load(t)
+	known := map[string]bool{"AWS::Region": true, "AWS::AccountId": true, "AWS::Partition": true, "AWS::StackName": true, "AWS::URLSuffix": true}
+	for id := range tm.Resources {
+		known[id] = true
+	}
+	for p := range tm.Parameters {
+		known[p] = true
+	}
+	var unknown []string
+	count := 0
+	for id, r := range tm.Resources {
+		walk(map[string]any{"Properties": r.Properties}, func(kind, name string) {
+			count++
+			if !known[name] {
+				unknown = append(unknown, id+": "+kind+" "+name)
+			}
+		})
+	}
+	walk(tm.Globals, func(kind, name string) {
+		count++
+		if !known[name] {
+			unknown = append(unknown, "Globals: "+kind+" "+name)
+		}
+	})
+	sort.Strings(unknown)
+	if len(unknown) > 0 {
+		t.Fatalf("unresolved references:\n%s", strings.Join(unknown, "\n"))
+	}
+	if count < 40 {
+		t.Fatalf("only %d references seen: the walk is broken", count)
+	}
+}
+
+// Every route's authorizer is NONE or declared on its API (lint misses an
+// undefined authorizer too).
+func TestAuthorizersAreDeclared(t *testing.T) {
+	tm := load(t)
+	declared := map[string]bool{"NONE": true}
+	for _, id := range tm.OfType("AWS::Serverless::HttpApi") {
+		auth, _ := tm.Resources[id].Properties["Auth"].(map[string]any)
+		azs, _ := auth["Authorizers"].(map[string]any)
+		for name := range azs {
+			declared[name] = true
+		}
+		if d := scalar(auth["DefaultAuthorizer"]); d == "" || !declared[d] {
+			t.Fatalf("%s: default authorizer %q not declared", id, d)
+		}
+	}
+	for _, id := range tm.OfType("AWS::Serverless::Function") {
+		evs, _ := tm.Resources[id].Properties["Events"].(map[string]any)
+		for name, ev := range evs {
+			props, _ := ev.(map[string]any)["Properties"].(map[string]any)
+			if a, ok := props["Auth"].(map[string]any); ok && !declared[scalar(a["Authorizer"])] {
+				t.Errorf("%s.%s: authorizer %q not declared", id, name, scalar(a["Authorizer"]))
+			}
+		}
+	}
+}
+
+func TestTemplateShape(t *testing.T) {
+	tm := load(t)
+	fns := tm.Functions()
+	if len(fns) != 6 {
+		t.Fatalf("%d functions", len(fns))
+	}
+	public := 0
+	for _, f := range fns {
+		if f.Timeout < 1 || f.MemorySize < 128 || f.Environment["TABLE_NAME"] == nil {
+			t.Errorf("%s: %+v", f.ID, f)
+		}
+		if meta := tm.Resources[f.ID].Metadata; scalar(meta["BuildMethod"]) != "go1.x" {
+			t.Errorf("%s: BuildMethod %v", f.ID, meta["BuildMethod"])
+		}
+		for _, r := range f.Routes {
+			if !r.Auth {
+				public++
+				if !strings.HasPrefix(r.Path, "/opt-out/") {
+					t.Errorf("%s is public", r.Key())
+				}
+			}
+		}
+	}
+	if public != 2 {
+		t.Errorf("%d public routes, want the two opt-out routes", public)
+	}
+	tables := tm.Tables()
+	if len(tables) != 1 || len(tables[0].Indexes) != 2 || tables[0].TTLAttribute != "expiresAt" {
+		t.Fatalf("tables %+v", tables)
+	}
+	qs := tm.Queues()
+	if len(qs) != 2 || qs[1].DeadLetterQueue != qs[0].ID || qs[1].MaxReceiveCount != 5 {
+		t.Fatalf("queues %+v", qs)
+	}
+	// The worker's queue hides a message longer than the worker may run.
+	for _, f := range fns {
+		if f.Queue != nil {
+			for _, q := range qs {
+				if q.ID == f.Queue.Queue && q.VisibilityTimeout < 6*f.Timeout {
+					t.Errorf("visibility %ds < 6 x the worker's %ds", q.VisibilityTimeout, f.Timeout)
+				}
+			}
+			if !f.Queue.ReportBatchItemFailed {
+				t.Error("the worker must report batch item failures")
+			}
+		}
+	}
+	if v, err := Resolve(map[string]any{"Fn::Sub": "${A}-${B.Arn}"}, map[string]string{"A": "x", "B.Arn": "y"}); err != nil || v != "x-y" {
+		t.Fatalf("sub: %q %v", v, err)
+	}
+	if _, err := Resolve(map[string]any{"Ref": "Missing"}, nil); err == nil {
+		t.Fatal("a missing ref resolved")
+	}
+}
