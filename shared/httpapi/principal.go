@@ -11,27 +11,30 @@ import (
 // AdminRole is the role every write needs.
 const AdminRole = "IncentivesAdmin"
 
-// Principal is the caller, from the JWT authorizer's claims.
+// Principal is the caller, read from the JWT authorizer's verified claims.
 type Principal struct {
-	Sub         string
-	PartnerID   string
-	PartnerName string
-	MPNIDs      []string
+	Sub         string   // the user
+	PartnerID   string   // the partner organisation
+	PartnerName string   // its display name; may be empty
+	MPNIDs      []string // the partner locations the user may claim for
 	Roles       []string
 }
 
-// PrincipalFrom reads the verified claims API Gateway passes on (every value
-// a string). Without them the request is 401.
+// PrincipalFrom reads the claims API Gateway's JWT authorizer passes on
+// (requestContext.authorizer.jwt.claims, every value a string). Without an
+// authorizer, sub or partner_id the request is 401 unauthorized.
 func PrincipalFrom(req events.APIGatewayV2HTTPRequest) (Principal, error) {
 	az := req.RequestContext.Authorizer
 	if az == nil || az.JWT == nil {
-		return Principal{}, Unauthorized("No verified token.")
+		return Principal{}, Unauthorized("The request carries no verified token.")
 	}
 	c := az.JWT.Claims
 	p := Principal{
-		Sub: strings.TrimSpace(c["sub"]), PartnerID: strings.TrimSpace(c["partner_id"]),
+		Sub:         strings.TrimSpace(c["sub"]),
+		PartnerID:   strings.TrimSpace(c["partner_id"]),
 		PartnerName: strings.TrimSpace(c["partner_name"]),
-		MPNIDs:      ListClaim(c["mpn_ids"]), Roles: ListClaim(c["roles"]),
+		MPNIDs:      ListClaim(c["mpn_ids"]),
+		Roles:       ListClaim(c["roles"]),
 	}
 	if p.Sub == "" || p.PartnerID == "" {
 		return Principal{}, Unauthorized("The token lacks sub or partner_id.")
@@ -42,29 +45,62 @@ func PrincipalFrom(req events.APIGatewayV2HTTPRequest) (Principal, error) {
 // IsAdmin reports whether the caller has the IncentivesAdmin role.
 func (p Principal) IsAdmin() bool { return slices.Contains(p.Roles, AdminRole) }
 
-// ListClaim reads a list claim in any of the forms it arrives in: the
-// gateway's "[a b]", JSON array text `["a","b"]`, or a space- (or comma-)
-// separated string.
+// RequireAdmin is nil for an admin, else 403 forbidden.
+func (p Principal) RequireAdmin() error {
+	if p.IsAdmin() {
+		return nil
+	}
+	return Forbidden("Changing claims needs the " + AdminRole + " role.")
+}
+
+// HasMPN reports whether the caller may claim for the MPN ID.
+func (p Principal) HasMPN(id string) bool { return id != "" && slices.Contains(p.MPNIDs, id) }
+
+// ListClaim reads a list claim in any form it arrives in: the gateway's
+// "[a b]", JSON array text `["a","b"]` (numbers kept as written), or a
+// space- or comma-separated string. Empty items are dropped.
 func ListClaim(s string) []string {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil
 	}
 	if strings.HasPrefix(s, "[") {
-		var arr []any
-		if json.Unmarshal([]byte(s), &arr) == nil {
-			out := make([]string, 0, len(arr))
-			for _, v := range arr {
-				if str, ok := v.(string); ok && strings.TrimSpace(str) != "" {
-					out = append(out, strings.TrimSpace(str))
-				} else if n, ok := v.(float64); ok {
-					b, _ := json.Marshal(n)
-					out = append(out, string(b))
-				}
-			}
+		if out, ok := jsonList(s); ok {
 			return out
 		}
 		s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 	}
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' })
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		if f = strings.Trim(f, `"'`); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// jsonList reads JSON array text of strings and numbers.
+func jsonList(s string) ([]string, bool) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var arr []any
+	if dec.Decode(&arr) != nil || dec.More() {
+		return nil, false
+	}
+	out := make([]string, 0, len(arr))
+	for _, v := range arr {
+		var item string
+		switch v := v.(type) {
+		case string:
+			item = strings.TrimSpace(v)
+		case json.Number:
+			item = v.String()
+		default:
+			return nil, false
+		}
+		if item != "" {
+			out = append(out, item)
+		}
+	}
+	return out, true
 }

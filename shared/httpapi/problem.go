@@ -1,7 +1,12 @@
-// Package httpapi is the edge of the partner API on API Gateway HTTP API
-// (payload 2.0): problem+json errors (RFC 9457), the caller from the JWT
-// authorizer's claims, strict JSON decoding with dotted field paths, JSON
-// merge patch, query and header helpers, and a small router.
+// Package httpapi is the HTTP edge of the partner API on API Gateway HTTP
+// API (payload format 2.0): problem+json errors (RFC 9457), the caller from
+// the JWT authorizer's claims, strict JSON decoding that reports every bad
+// field by its dotted path, JSON merge patch (RFC 7396), query and header
+// helpers, and a small router for a function serving several routes.
+//
+// Domain errors are mapped to HTTP here and only here (STYLE.md 4): a
+// handler returns a *Problem or a domain error, and ErrorResponse turns it
+// into the response. Nothing in this package talks to AWS.
 package httpapi
 
 import (
@@ -14,76 +19,226 @@ import (
 	"github.com/cpor-claims/claims/shared/claim"
 )
 
-// ProblemBase prefixes every problem type URI.
+// FieldError is one invalid field of a problem's errors member, by dotted
+// path (customer.tenantId, products[0].id). It is the domain's type, so
+// validation errors pass through unchanged.
+type FieldError = claim.FieldError
+
+// ProblemBase prefixes every problem type URI: the type of code C is
+// ProblemBase + C.
 const ProblemBase = "https://cpor-claims.example/problems/"
 
-// Problem is an RFC 9457 problem; it is also an error.
-type Problem struct {
-	Type   string             `json:"type"`
-	Title  string             `json:"title"`
-	Status int                `json:"status"`
-	Detail string             `json:"detail,omitempty"`
-	Code   string             `json:"code"`
-	Errors []claim.FieldError `json:"errors,omitempty"`
+// Media types of responses.
+const (
+	ContentTypeJSON    = "application/json"
+	ContentTypeProblem = "application/problem+json"
+)
+
+// The error codes of the HTTP contract (API.md), plus the edge's own.
+const (
+	CodeInvalidInput         = "invalid_input"          // 400 unreadable, 422 a rule broken
+	CodeUnauthorized         = "unauthorized"           // 401
+	CodeForbidden            = "forbidden"              // 403
+	CodeNotFound             = "not_found"              // 404
+	CodeMethodNotAllowed     = "method_not_allowed"     // 405
+	CodeClaimLocked          = "claim_locked"           // 409
+	CodeInvalidTransition    = "invalid_transition"     // 409
+	CodeIdempotencyConflict  = "idempotency_conflict"   // 409
+	CodeConcurrentUpdate     = "concurrent_update"      // 409
+	CodeVersionMismatch      = "version_mismatch"       // 412
+	CodePayloadTooLarge      = "payload_too_large"      // 413
+	CodeUnsupportedMediaType = "unsupported_media_type" // 415
+	CodeIncomplete           = "incomplete"             // 422
+	CodeInternal             = "internal_error"         // 500
+)
+
+var titles = map[string]string{
+	CodeInvalidInput:         "Invalid input",
+	CodeUnauthorized:         "Unauthorized",
+	CodeForbidden:            "Forbidden",
+	CodeNotFound:             "Not found",
+	CodeMethodNotAllowed:     "Method not allowed",
+	CodeClaimLocked:          "Claim locked",
+	CodeInvalidTransition:    "Invalid transition",
+	CodeIdempotencyConflict:  "Idempotency conflict",
+	CodeConcurrentUpdate:     "Concurrent update",
+	CodeVersionMismatch:      "Version mismatch",
+	CodePayloadTooLarge:      "Payload too large",
+	CodeUnsupportedMediaType: "Unsupported media type",
+	CodeIncomplete:           "The claim is incomplete",
+	CodeInternal:             "Internal error",
 }
 
-func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+// Problem is an RFC 9457 problem detail and an error. Its JSON always has
+// all six members, errors as an array (empty when no field is at fault).
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail"`
+	Code   string       `json:"code"`
+	Errors []FieldError `json:"errors"`
+}
 
-// NewProblem builds a problem of a code.
-func NewProblem(status int, code, title, detail string, fields ...claim.FieldError) *Problem {
+// Error implements error.
+func (p *Problem) Error() string {
+	if p.Detail == "" {
+		return p.Code
+	}
+	return p.Code + ": " + p.Detail
+}
+
+// MarshalJSON writes the problem with errors as [] rather than null.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	if p.Errors == nil {
+		p.Errors = []FieldError{}
+	}
+	return json.Marshal(plain(p))
+}
+
+// NewProblem builds a problem of code with its type URI. An empty title
+// takes the code's standard title.
+func NewProblem(status int, code, title, detail string, fields ...FieldError) *Problem {
+	if title == "" {
+		title = titles[code]
+	}
 	return &Problem{Type: ProblemBase + code, Title: title, Status: status, Detail: detail, Code: code, Errors: fields}
 }
 
-// Problems used at the edge.
-func badInput(detail string, fields ...claim.FieldError) *Problem {
-	return NewProblem(http.StatusBadRequest, "invalid_input", "Invalid input", detail, fields...)
+func std(status int, code, detail string, fields ...FieldError) *Problem {
+	return NewProblem(status, code, "", detail, fields...)
+}
+
+// BadRequest is 400 invalid_input: the request cannot be read.
+func BadRequest(detail string, fields ...FieldError) *Problem {
+	return std(http.StatusBadRequest, CodeInvalidInput, detail, fields...)
+}
+
+// InvalidInput is 422 invalid_input: the request was read but a value
+// breaks a rule.
+func InvalidInput(detail string, fields ...FieldError) *Problem {
+	return std(http.StatusUnprocessableEntity, CodeInvalidInput, detail, fields...)
+}
+
+// Incomplete is 422 incomplete: submit of a claim missing required data.
+func Incomplete(detail string, fields ...FieldError) *Problem {
+	return std(http.StatusUnprocessableEntity, CodeIncomplete, detail, fields...)
 }
 
 // Unauthorized is 401 unauthorized.
 func Unauthorized(detail string) *Problem {
-	return NewProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized", detail)
+	return std(http.StatusUnauthorized, CodeUnauthorized, detail)
 }
 
 // Forbidden is 403 forbidden.
-func Forbidden(detail string) *Problem {
-	return NewProblem(http.StatusForbidden, "forbidden", "Forbidden", detail)
-}
+func Forbidden(detail string) *Problem { return std(http.StatusForbidden, CodeForbidden, detail) }
 
 // NotFound is 404 not_found.
-func NotFound(detail string) *Problem {
-	return NewProblem(http.StatusNotFound, "not_found", "Not found", detail)
+func NotFound(detail string) *Problem { return std(http.StatusNotFound, CodeNotFound, detail) }
+
+// MethodNotAllowed is 405 method_not_allowed.
+func MethodNotAllowed(detail string) *Problem {
+	return std(http.StatusMethodNotAllowed, CodeMethodNotAllowed, detail)
 }
 
-// TooLarge is 413 payload_too_large.
-func TooLarge() *Problem {
-	return NewProblem(http.StatusRequestEntityTooLarge, "payload_too_large", "Payload too large", "The body is larger than 64 KiB.")
+// ClaimLocked is 409 claim_locked: the claim is no longer a Draft.
+func ClaimLocked(detail string) *Problem { return std(http.StatusConflict, CodeClaimLocked, detail) }
+
+// InvalidTransition is 409 invalid_transition: the claim's status does not
+// allow the action.
+func InvalidTransition(detail string) *Problem {
+	return std(http.StatusConflict, CodeInvalidTransition, detail)
 }
 
-// ErrorResponse answers an error: a *Problem as itself, anything else as a
-// 500 that reveals nothing.
-func ErrorResponse(err error) events.APIGatewayV2HTTPResponse {
+// IdempotencyConflict is 409 idempotency_conflict: an Idempotency-Key
+// reused with another body.
+func IdempotencyConflict(detail string) *Problem {
+	return std(http.StatusConflict, CodeIdempotencyConflict, detail)
+}
+
+// ConcurrentUpdate is 409 concurrent_update: another request changed the
+// claim meanwhile.
+func ConcurrentUpdate(detail string) *Problem {
+	return std(http.StatusConflict, CodeConcurrentUpdate, detail)
+}
+
+// VersionMismatch is 412 version_mismatch: If-Match names another version.
+func VersionMismatch(detail string) *Problem {
+	return std(http.StatusPreconditionFailed, CodeVersionMismatch, detail)
+}
+
+// PayloadTooLarge is 413 payload_too_large.
+func PayloadTooLarge() *Problem {
+	return std(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The body is larger than 64 KiB (65536 bytes).")
+}
+
+// UnsupportedMediaType is 415 unsupported_media_type.
+func UnsupportedMediaType(detail string) *Problem {
+	return std(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, detail)
+}
+
+// Internal is 500 internal_error; its detail never says what went wrong.
+func Internal() *Problem {
+	return std(http.StatusInternalServerError, CodeInternal, "Something went wrong on our side; try again later.")
+}
+
+// ProblemFrom maps an error to the problem answered for it, with
+// errors.As: a *Problem as itself (type and title filled in when left
+// empty), a *claim.ValidationError as 422 invalid_input or incomplete, and
+// anything else, nil included, as a 500 that reveals nothing.
+func ProblemFrom(err error) *Problem {
 	var p *Problem
-	if !errors.As(err, &p) {
-		p = NewProblem(http.StatusInternalServerError, "internal_error", "Internal error", "Something went wrong; try again later.")
+	var ve *claim.ValidationError
+	switch {
+	case errors.As(err, &p) && p != nil:
+		if p.Status < 400 || p.Status > 599 {
+			return Internal()
+		}
+		q := *p
+		if q.Type == "" {
+			q.Type = ProblemBase + q.Code
+		}
+		if q.Title == "" {
+			q.Title = titles[q.Code]
+		}
+		return &q
+	case errors.As(err, &ve) && ve != nil:
+		if ve.Kind == claim.KindIncomplete {
+			return Incomplete("Complete the fields listed in errors, then submit again.", ve.Errors...)
+		}
+		return InvalidInput("One or more values break a rule.", ve.Errors...)
 	}
-	body, _ := json.Marshal(p)
+	return Internal()
+}
+
+// ErrorResponse is the problem+json response for err (see ProblemFrom).
+func ErrorResponse(err error) events.APIGatewayV2HTTPResponse {
+	p := ProblemFrom(err)
+	body, mErr := json.Marshal(p)
+	if mErr != nil { // only a field error of unmarshalable text could do this
+		p = Internal()
+		body, _ = json.Marshal(p)
+	}
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: p.Status,
-		Headers:    map[string]string{"Content-Type": "application/problem+json"},
+		Headers:    map[string]string{"Content-Type": ContentTypeProblem},
 		Body:       string(body),
 	}
 }
 
-// JSON answers a JSON body, with extra headers.
+// JSON answers status with v as a JSON body, adding the given headers (a
+// later map wins; Content-Type may be overridden). A v that cannot be
+// marshalled is a programming error and answers 500.
 func JSON(status int, v any, headers ...map[string]string) events.APIGatewayV2HTTPResponse {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return ErrorResponse(err)
 	}
-	h := map[string]string{"Content-Type": "application/json"}
+	h := map[string]string{"Content-Type": ContentTypeJSON}
 	for _, m := range headers {
 		for k, v := range m {
-			h[k] = v
+			setHeader(h, k, v)
 		}
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: h, Body: string(body)}

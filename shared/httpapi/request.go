@@ -2,18 +2,22 @@ package httpapi
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/cpor-claims/claims/shared/claim"
 )
 
-func header(req events.APIGatewayV2HTTPRequest, name string) string {
+// Header returns a request header whatever the case of its name (API
+// Gateway lowercases names; tests and other callers may not). A header
+// sent more than once arrives joined with commas, as the gateway does.
+func Header(req events.APIGatewayV2HTTPRequest, name string) string {
 	if v, ok := req.Headers[name]; ok {
+		return v
+	}
+	if v, ok := req.Headers[strings.ToLower(name)]; ok {
 		return v
 	}
 	for k, v := range req.Headers {
@@ -24,70 +28,114 @@ func header(req events.APIGatewayV2HTTPRequest, name string) string {
 	return ""
 }
 
-// Header reads a request header, whatever its case.
-func Header(req events.APIGatewayV2HTTPRequest, name string) string { return header(req, name) }
+// setHeader sets h[name] = value, replacing a key of another case.
+func setHeader(h map[string]string, name, value string) {
+	for k := range h {
+		if k != name && strings.EqualFold(k, name) {
+			delete(h, k)
+		}
+	}
+	h[name] = value
+}
 
-// Query returns the query parameters, refusing any not allowed (400, each
-// unknown parameter named).
+// hasHeader reports whether h has name in any case.
+func hasHeader(h map[string]string, name string) bool {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// PathParam returns the path parameter name ("id" of /claims/{id}): set by
+// API Gateway, or by Router when it matched the raw path itself.
+func PathParam(req events.APIGatewayV2HTTPRequest, name string) string {
+	return req.PathParameters[name]
+}
+
+// Query returns the query parameters after refusing, all at once, every
+// parameter not in allowed (400 invalid_input, field = the parameter's
+// name) and every allowed one given more than once (payload 2.0 joins
+// repeats with commas, so no allowed parameter may hold a comma). The map
+// may be nil; reading a missing key gives "".
 func Query(req events.APIGatewayV2HTTPRequest, allowed ...string) (map[string]string, error) {
-	var errs []claim.FieldError
 	keys := make([]string, 0, len(req.QueryStringParameters))
 	for k := range req.QueryStringParameters {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
+	var errs []FieldError
 	for _, k := range keys {
-		if !contains(allowed, k) {
-			errs = append(errs, claim.FieldError{Field: k, Message: "unknown query parameter"})
-		} else if strings.Contains(req.QueryStringParameters[k], ",") {
-			errs = append(errs, claim.FieldError{Field: k, Message: "give this parameter once"})
+		switch {
+		case !slices.Contains(allowed, k):
+			errs = append(errs, FieldError{Field: k, Message: "unknown query parameter"})
+		case strings.Contains(req.QueryStringParameters[k], ","):
+			errs = append(errs, FieldError{Field: k, Message: "must be given once"})
 		}
 	}
 	if len(errs) > 0 {
-		return nil, badInput("The query has parameters this route does not take.", errs...)
+		return nil, BadRequest("The query string has parameters this route does not take.", errs...)
 	}
 	return req.QueryStringParameters, nil
 }
 
-// DefaultLimit and MaxLimit bound listing pages.
+// Page sizes of listings.
 const (
 	DefaultLimit = 20
 	MaxLimit     = 100
 )
 
-// ParseLimit reads limit: DefaultLimit when absent, else 1..MaxLimit (400).
+// ParseLimit reads the limit query parameter: DefaultLimit when empty, else
+// an integer from 1 to MaxLimit (400 invalid_input otherwise).
 func ParseLimit(s string) (int, error) {
 	if s == "" {
 		return DefaultLimit, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > MaxLimit {
-		return 0, badInput("limit is out of range.", claim.FieldError{Field: "limit", Message: fmt.Sprintf("must be an integer from 1 to %d", MaxLimit)})
+		return 0, BadRequest("The limit is not a page size this API serves.",
+			FieldError{Field: "limit", Message: fmt.Sprintf("must be an integer from 1 to %d", MaxLimit)})
 	}
 	return n, nil
 }
 
-// ETag is a version's entity tag.
+// ETag formats a claim version as an entity tag: "3" (quotes included).
 func ETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
 
-// IfMatch reads If-Match as a claim version ("3", 3 or W/"3").
-func IfMatch(req events.APIGatewayV2HTTPRequest) (int64, bool, error) {
-	v := strings.TrimSpace(header(req, "if-match"))
-	if v == "" {
+// IfMatch reads the If-Match header as a claim version. It accepts "3", 3
+// and W/"3" (weak tags too: versions are compared, not bytes). Absent or
+// "*" (any version) gives present false. Anything else, a list of tags
+// included, is 400 invalid_input. Whether the version matches is the
+// caller's to decide (412 version_mismatch).
+func IfMatch(req events.APIGatewayV2HTTPRequest) (version int64, present bool, err error) {
+	v := strings.TrimSpace(Header(req, "If-Match"))
+	if v == "" || v == "*" {
 		return 0, false, nil
 	}
-	v = strings.Trim(strings.TrimPrefix(v, "W/"), `"`)
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 1 {
-		return 0, false, badInput("If-Match must be the claim's version.", claim.FieldError{Field: "If-Match", Message: "must be a version number"})
+	tag := strings.TrimPrefix(v, "W/")
+	if len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' {
+		tag = tag[1 : len(tag)-1]
+	}
+	n, perr := strconv.ParseInt(tag, 10, 64)
+	if perr != nil || n < 0 || strings.HasPrefix(tag, "+") {
+		return 0, false, BadRequest("If-Match must name one claim version.",
+			FieldError{Field: "If-Match", Message: `must be a version such as "3"`})
 	}
 	return n, true, nil
 }
 
-// RequestTime is when API Gateway received the request.
-func RequestTime(req events.APIGatewayV2HTTPRequest) time.Time {
+// RequestTime is when API Gateway received the request
+// (requestContext.timeEpoch, in milliseconds), in UTC. Without it (a test
+// event) it asks the first non-nil clock given, else time.Now.
+func RequestTime(req events.APIGatewayV2HTTPRequest, clock ...func() time.Time) time.Time {
 	if ms := req.RequestContext.TimeEpoch; ms > 0 {
 		return time.UnixMilli(ms).UTC()
+	}
+	for _, now := range clock {
+		if now != nil {
+			return now().UTC()
+		}
 	}
 	return time.Now().UTC()
 }
