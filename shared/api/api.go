@@ -181,4 +181,3 @@ func header(req events.APIGatewayV2HTTPRequest, name string) string {
 	}
 	return ""
 }
-

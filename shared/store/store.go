@@ -141,4 +141,3 @@ func (s *Store) shardOf(id string) int {
 }
 
 func dueShardPK(shard int) string { return duePrefix + strconv.Itoa(shard) }
-
