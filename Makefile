@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # Lambda binaries: static, stripped, without the RPC shim (STYLE.md 8).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: tools build test template-check lint run token stack fmt
+.PHONY: tools build test template-check lint run token stack fmt fuzz
 
 tools: ## install the local stack's tools (pinned, reused when present)
 	@local/install/install.sh
@@ -51,3 +51,10 @@ stack: tools ## only the emulators, with the template's resources, until Ctrl-C
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+FUZZTIME ?= 60s
+fuzz: tools ## run each fuzz target for FUZZTIME (their seed corpora also run in make test)
+	$(GO) test ./shared/httpapi -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME)
+	$(GO) test ./shared/claim -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
+	$(GO) run ./local/cmd/stack -- $(GO) test ./shared/store -run '^$$' -fuzz FuzzDecodeCursor -fuzztime $(FUZZTIME)
+	$(GO) run ./local/cmd/stack -- $(GO) test ./shared/optout -run '^$$' -fuzz FuzzOptOutToken -fuzztime $(FUZZTIME)

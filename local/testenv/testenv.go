@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,8 @@ import (
 	"github.com/cpor-claims/claims/local/samtemplate"
 	"github.com/cpor-claims/claims/local/stack"
 )
+
+var unsafeChars = regexp.MustCompile(`[^a-z0-9-]+`)
 
 var (
 	root string
@@ -86,7 +89,8 @@ func Provision(t testing.TB) *stack.Resources {
 	if tmpl == nil {
 		t.Fatal("testenv: call testenv.Main from TestMain")
 	}
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name()))
+	// Names must suit tables, queues and buckets alike: [a-z0-9-].
+	name := unsafeChars.ReplaceAllString(strings.ToLower(t.Name()), "-")
 	if len(name) > 30 {
 		name = name[:30]
 	}
