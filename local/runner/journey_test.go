@@ -244,6 +244,17 @@ func TestJourney(t *testing.T) {
 	if got := historyOf(t, &p2, ignored); got != "created:partner,evidence_added:partner,submitted:partner,more_info_requested:system,rejected:system" {
 		t.Errorf("ignored: %s", got)
 	}
+	// A rejection (not an opt-out) may be disputed within 30 days: with a
+	// readable proof added, it goes back through validation.
+	upload(t, &p2, ignored, pdf)
+	dc := expect(t, call(t, &p2, "POST", "/claims/"+ignored+"/dispute", map[string]any{"reason": "We were on leave; signed SOW attached."}), 202).json(t)
+	if dc["status"] != "Submitted" || dc["statusReason"] != nil {
+		t.Fatalf("dispute: %v", dc)
+	}
+	waitStatus(t, &p2, ignored, "PendingCustomer")
+	if r := call(t, &p1, "POST", "/claims/"+optedOut+"/dispute", map[string]any{"reason": "x"}); r.status != 409 || r.code(t) != "invalid_transition" {
+		t.Fatalf("dispute of an opt-out: %d %s", r.status, r.body)
+	}
 }
 
 func runVoid(ctx context.Context, a chromedp.Action[chromedp.Void]) error {
