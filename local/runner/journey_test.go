@@ -168,7 +168,7 @@ func TestJourney(t *testing.T) {
 	must("", runVoid(step, chromedp.Click("#opt-out")))
 	must("", runVoid(step, chromedp.WaitVisible("#confirmation")))
 	confirmation := must(chromedp.Run(step, chromedp.Text("#confirmation")))
-	png, err := chromedp.Run(step, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(step, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}

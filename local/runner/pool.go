@@ -240,3 +240,10 @@ func (f *Function) Close() {
 		f.forget(in)
 	}
 }
+
+// Instances is how many instances of the function are running.
+func (f *Function) Instances() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.all)
+}

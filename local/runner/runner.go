@@ -439,3 +439,11 @@ func (r *Runner) emails(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"items": all})
 }
+
+// Instances is how many instances of a function (logical id) are running.
+func (r *Runner) Instances(id string) int {
+	if f, ok := r.functions[id]; ok {
+		return f.Instances()
+	}
+	return 0
+}
