@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # Lambda binaries: static, stripped, without the RPC shim (STYLE.md 8).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: tools build test template-check lint run token stack fmt fuzz
+.PHONY: tools build test template-check lint run token stack fmt fuzz deploy
 
 tools: ## install the local stack's tools (pinned, reused when present)
 	@local/install/install.sh
@@ -58,3 +58,9 @@ fuzz: tools ## run each fuzz target for FUZZTIME (their seed corpora also run in
 	$(GO) test ./shared/claim -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
 	$(GO) run ./local/cmd/stack -- $(GO) test ./shared/store -run '^$$' -fuzz FuzzDecodeCursor -fuzztime $(FUZZTIME)
 	$(GO) run ./local/cmd/stack -- $(GO) test ./shared/optout -run '^$$' -fuzz FuzzOptOutToken -fuzztime $(FUZZTIME)
+
+ENV ?= dev
+deploy: tools ## sam build + sam deploy --config-env $(ENV) (needs AWS credentials and the parameters in README)
+	@case "$(ENV)" in dev|prod) ;; *) echo "ENV must be dev or prod"; exit 2;; esac
+	CGO_ENABLED=0 GOFLAGS="-tags=lambda.norpc -ldflags=-s" $(SAM) build --config-env $(ENV)
+	$(SAM) deploy --config-env $(ENV) $(DEPLOY_ARGS)

@@ -1,6 +1,7 @@
 package samtemplate
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -162,5 +163,31 @@ func TestTemplateShape(t *testing.T) {
 	}
 	if _, err := Resolve(map[string]any{"Ref": "Missing"}, nil); err == nil {
 		t.Fatal("a missing ref resolved")
+	}
+}
+
+// samconfig.toml has the three environments, lints on validate, and never
+// caches builds (SAM hashes only CodeUri: shared/ changes would be missed).
+func TestSAMConfig(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "samconfig.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, env := range []string{"default", "dev", "prod"} {
+		for _, cmd := range []string{"global", "build", "validate", "deploy"} {
+			if !strings.Contains(s, "["+env+"."+cmd+".parameters]") {
+				t.Errorf("samconfig.toml lacks [%s.%s.parameters]", env, cmd)
+			}
+		}
+	}
+	for _, line := range strings.Split(s, "\n") {
+		l := strings.ReplaceAll(strings.TrimSpace(line), " ", "")
+		if strings.HasPrefix(l, "cached=") {
+			t.Errorf("cached builds leave stale binaries: %q", line)
+		}
+	}
+	if strings.Count(s, "lint = true") != 3 || !strings.Contains(s, `parameter_overrides = "Stage=prod`) {
+		t.Error("validate must lint in every environment; prod deploys Stage=prod")
 	}
 }
