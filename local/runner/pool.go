@@ -28,12 +28,13 @@ type Function struct {
 	Timeout time.Duration
 	Log     io.Writer
 
-	mu     sync.Mutex
-	idle   []*instance
-	all    []*instance
-	freed  chan struct{}
-	closed bool
-	client *http.Client
+	mu       sync.Mutex
+	idle     []*instance
+	all      []*instance
+	starting int // instances being started, counted against Max
+	freed    chan struct{}
+	closed   bool
+	client   *http.Client
 }
 
 type instance struct {
@@ -145,9 +146,14 @@ func (f *Function) acquire(ctx context.Context) (*instance, error) {
 				return in, nil
 			}
 		}
-		if len(f.all) < f.Max {
+		if len(f.all)+f.starting < f.Max {
+			f.starting++ // reserve the slot before unlocking
 			f.mu.Unlock()
-			return f.start(ctx)
+			in, err := f.start(ctx)
+			f.mu.Lock()
+			f.starting--
+			f.mu.Unlock()
+			return in, err
 		}
 		f.mu.Unlock()
 		select {

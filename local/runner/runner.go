@@ -219,7 +219,10 @@ func (r *Runner) startFunctions(ctx context.Context) error {
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			v, err := samtemplate.Resolve(f.Environment[k], r.res.Refs)
+			v, err := r.tmpl.ResolveIn(f.Environment[k], r.res.Refs)
+			if errors.Is(err, samtemplate.ErrNoValue) {
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("%s environment %s: %w", f.ID, k, err)
 			}

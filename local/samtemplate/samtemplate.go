@@ -20,6 +20,7 @@ type Template struct {
 	Parameters map[string]string // defaults
 	Resources  map[string]Resource
 	Globals    map[string]any
+	Conditions map[string]any
 }
 
 // Resource is one resource.
@@ -57,6 +58,7 @@ func Parse(b []byte) (*Template, error) {
 	if g, ok := root["Globals"].(map[string]any); ok {
 		t.Globals = g
 	}
+	t.Conditions, _ = root["Conditions"].(map[string]any)
 	res, _ := root["Resources"].(map[string]any)
 	for id, r := range res {
 		rm, _ := r.(map[string]any)
@@ -131,6 +133,80 @@ func (t *Template) OfType(typ string) []string {
 }
 
 var subVar = regexp.MustCompile(`\$\{([A-Za-z0-9_:.]+)\}`)
+
+// ErrNoValue is what a value resolves to when it is AWS::NoValue (the
+// property is absent).
+var ErrNoValue = fmt.Errorf("AWS::NoValue")
+
+// ResolveIn is Resolve with the template's conditions: {"Fn::If": [cond,
+// a, b]} picks a or b (Fn::Equals, Fn::Not, Fn::And, Fn::Or of resolvable
+// values), and AWS::NoValue yields ErrNoValue.
+func (t *Template) ResolveIn(v any, refs map[string]string) (string, error) {
+	if m, ok := v.(map[string]any); ok {
+		if args, ok := m["Fn::If"].([]any); ok && len(args) == 3 {
+			c, err := t.condition(scalar(args[0]), refs)
+			if err != nil {
+				return "", err
+			}
+			if c {
+				return t.ResolveIn(args[1], refs)
+			}
+			return t.ResolveIn(args[2], refs)
+		}
+		if r, ok := m["Ref"]; ok && scalar(r) == "AWS::NoValue" {
+			return "", ErrNoValue
+		}
+	}
+	return Resolve(v, refs)
+}
+
+func (t *Template) condition(name string, refs map[string]string) (bool, error) {
+	c, ok := t.Conditions[name]
+	if !ok {
+		return false, fmt.Errorf("condition %s not declared", name)
+	}
+	return t.evalCondition(c, refs)
+}
+
+func (t *Template) evalCondition(c any, refs map[string]string) (bool, error) {
+	m, _ := c.(map[string]any)
+	for fn, arg := range m {
+		args, _ := arg.([]any)
+		switch fn {
+		case "Fn::Equals":
+			if len(args) != 2 {
+				return false, fmt.Errorf("Fn::Equals needs two values")
+			}
+			a, err := Resolve(args[0], refs)
+			if err != nil {
+				return false, err
+			}
+			b, err := Resolve(args[1], refs)
+			return a == b, err
+		case "Fn::Not":
+			if len(args) != 1 {
+				return false, fmt.Errorf("Fn::Not needs one condition")
+			}
+			v, err := t.evalCondition(args[0], refs)
+			return !v, err
+		case "Fn::And", "Fn::Or":
+			all := fn == "Fn::And"
+			for _, a := range args {
+				v, err := t.evalCondition(a, refs)
+				if err != nil {
+					return false, err
+				}
+				if v != all {
+					return v, nil
+				}
+			}
+			return all, nil
+		case "Condition":
+			return t.condition(scalar(arg), refs)
+		}
+	}
+	return false, fmt.Errorf("unsupported condition %v", c)
+}
 
 // Resolve turns a property value into a string: literals as they are,
 // {"Ref": x} and {"Fn::GetAtt": [a, b]} through refs (keyed "x" and "a.b"),

@@ -53,7 +53,7 @@ func walk(v any, visit func(kind, name string)) {
 // `sam validate --lint` was measured to miss a !Ref to a missing resource.
 func TestEveryReferenceResolves(t *testing.T) {
 	tm := load(t)
-	known := map[string]bool{"AWS::Region": true, "AWS::AccountId": true, "AWS::Partition": true, "AWS::StackName": true, "AWS::URLSuffix": true}
+	known := map[string]bool{"AWS::Region": true, "AWS::AccountId": true, "AWS::Partition": true, "AWS::StackName": true, "AWS::URLSuffix": true, "AWS::NoValue": true}
 	for id := range tm.Resources {
 		known[id] = true
 	}
@@ -189,5 +189,19 @@ func TestSAMConfig(t *testing.T) {
 	}
 	if strings.Count(s, "lint = true") != 3 || !strings.Contains(s, `parameter_overrides = "Stage=prod`) {
 		t.Error("validate must lint in every environment; prod deploys Stage=prod")
+	}
+}
+
+// The emulator endpoints exist only where the emulators are.
+func TestEmulatorEndpointsOnlyWhenSet(t *testing.T) {
+	tm := load(t)
+	env := tm.Functions()[0].Environment
+	refs := map[string]string{"EmulatorEndpointUrl": "", "EmulatorDynamoDbEndpointUrl": ""}
+	if _, err := tm.ResolveIn(env["AWS_ENDPOINT_URL"], refs); err != ErrNoValue {
+		t.Fatalf("in AWS the variable must be absent: %v", err)
+	}
+	refs["EmulatorEndpointUrl"], refs["EmulatorDynamoDbEndpointUrl"] = "http://172.17.0.1:4566", "http://172.17.0.1:8000"
+	if v, err := tm.ResolveIn(env["AWS_ENDPOINT_URL_DYNAMODB"], refs); err != nil || v != "http://172.17.0.1:8000" {
+		t.Fatalf("with emulators: %q %v", v, err)
 	}
 }
