@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # Lambda binaries: static, stripped, without the RPC shim (STYLE.md 8).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: tools build test template-check lint run token stack fmt fuzz deploy
+.PHONY: tools build test template-check sam-local lint run token stack fmt fuzz deploy
 
 tools: ## install the local stack's tools (pinned, reused when present)
 	@local/install/install.sh
@@ -19,9 +19,13 @@ build: ## compile every package and each function's Lambda binary
 	$(GO) build $(PKGS)
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/ ./functions/...
 
-test: tools template-check ## vet, the template checks, then every test against one local stack
+test: tools template-check ## vet, the template checks, every test against one local stack, sam local
 	$(GO) vet $(PKGS)
 	$(GO) run ./local/cmd/stack -- $(GO) test -count=1 -p 2 -timeout 20m $(PKGS)
+	$(GO) run ./local/cmd/samlocal invoke
+
+sam-local: tools ## sam local start-api on a Docker engine (started here if none runs), against the emulators
+	$(GO) run ./local/cmd/samlocal -port $(or $(SAM_PORT),3001) start-api
 
 SAM := .tools/sam/bin/sam
 SAM_BUILD_DIR := .aws-sam/build

@@ -77,7 +77,19 @@ chromium_browser() {
   apt_install chromium
 }
 
+docker_engine() {
+  # sam local needs a Docker engine: Debian's docker.io (started by the
+  # project as root when none runs) and busybox-static for the stand-in base
+  # image when no registry is reachable.
+  if [ -n "${CLAIMS_SKIP_DOCKER:-}" ]; then return; fi
+  local need=()
+  command -v docker >/dev/null 2>&1 || need+=(docker.io)
+  { [ -x /bin/busybox ] || [ -x /usr/bin/busybox ]; } || need+=(busybox-static)
+  if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
+}
+
 java_runtime
+docker_engine
 venv localstack localstack-requirements.lock
 venv sam sam-requirements.lock
 dynamodb
