@@ -126,18 +126,19 @@ func TestCreateRules(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	u := newUser(t, "idem-partner", true)
 	body := draftBody(false)
-	first := expect(t, call(t, &u, "POST", "/claims", body, "Idempotency-Key", "key-1"), 201).json(t)
-	again := expect(t, call(t, &u, "POST", "/claims", body, "Idempotency-Key", "key-1"), 201).json(t)
+	run := fmt.Sprint(time.Now().UnixNano())
+	first := expect(t, call(t, &u, "POST", "/claims", body, "Idempotency-Key", "key-1-"+run), 201).json(t)
+	again := expect(t, call(t, &u, "POST", "/claims", body, "Idempotency-Key", "key-1-"+run), 201).json(t)
 	if first["id"] != again["id"] {
 		t.Fatalf("same key and body made a second claim")
 	}
 	other := draftBody(false)
-	if r := call(t, &u, "POST", "/claims", other, "Idempotency-Key", "key-1"); r.status != 409 || r.code(t) != "idempotency_conflict" {
+	if r := call(t, &u, "POST", "/claims", other, "Idempotency-Key", "key-1-"+run); r.status != 409 || r.code(t) != "idempotency_conflict" {
 		t.Fatalf("other body: %d %s", r.status, r.body)
 	}
 	// The same key is another partner's own.
 	v := newUser(t, "idem-other", true)
-	if r := call(t, &v, "POST", "/claims", body, "Idempotency-Key", "key-1"); r.status != 201 || r.json(t)["id"] == first["id"] {
+	if r := call(t, &v, "POST", "/claims", body, "Idempotency-Key", "key-1-"+run); r.status != 201 || r.json(t)["id"] == first["id"] {
 		t.Fatalf("keys are per partner: %d", r.status)
 	}
 	// Racing requests with one key: one claim.
@@ -148,7 +149,7 @@ func TestIdempotencyKey(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := call(t, &u, "POST", "/claims", race, "Idempotency-Key", "race-key")
+			r := call(t, &u, "POST", "/claims", race, "Idempotency-Key", "race-key-"+run)
 			if r.status == 201 {
 				ids[i] = r.json(t)["id"].(string)
 			} else {

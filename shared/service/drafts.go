@@ -156,6 +156,7 @@ func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
 		}
 		err = s.Store.DeleteDraft(ctx, id, c.Version)
 		if errors.Is(err, store.ErrVersionConflict) && attempt < maxAttempts {
+			backoff(ctx, attempt)
 			continue
 		}
 		return err

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,8 +79,18 @@ func New(st *store.Store, ev Evidence, jobs Jobs, log *slog.Logger) *Service {
 	return &Service{Store: st, Evidence: ev, Jobs: jobs, Log: log, NewID: func() string { return uuid.Must(uuid.NewV7()).String() }}
 }
 
-// maxAttempts bounds re-reads when a claim changes between read and write.
-const maxAttempts = 4
+// maxAttempts bounds re-reads when a claim changes between read and write;
+// each retry waits a short, growing, random time so that racing writers
+// spread out instead of colliding again.
+const maxAttempts = 8
+
+func backoff(ctx context.Context, attempt int) {
+	d := time.Duration(attempt*attempt)*2*time.Millisecond + time.Duration(rand.IntN(10))*time.Millisecond
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
 
 // get reads a claim of the caller's partner; another partner's claim is not
 // found, so ids leak nothing.
@@ -119,6 +130,7 @@ func (s *Service) change(ctx context.Context, caller Caller, id string, ifMatch 
 		case errors.Is(err, store.ErrVersionConflict) && ifMatch != nil:
 			return nil, fmt.Errorf("%w: the claim changed", ErrVersionMismatch)
 		case errors.Is(err, store.ErrVersionConflict) && attempt < maxAttempts:
+			backoff(ctx, attempt)
 			continue
 		default:
 			return nil, err
