@@ -2,46 +2,60 @@ package claim
 
 import "strings"
 
-// AssociationKey is what a claim's product would take: a tenant's workload
-// (Microsoft 365), or a tenant's product subscription (Business
-// Applications). An empty SubscriptionID on a per-subscription product means
-// all the tenant's subscriptions of that product.
+// AssociationKey is what one of a claim's products would take: a tenant's
+// workload (Microsoft 365, SubscriptionID empty), one subscription of a
+// tenant's product (Business Applications), or, with SubscriptionID empty on
+// a per-subscription product, all the tenant's subscriptions of that
+// product. Ids are lowercase.
 type AssociationKey struct {
 	TenantID       string
 	ProductID      string
 	SubscriptionID string
 }
 
-// AssociationKeys lists the keys a claim takes, one per product.
+// AssociationKeys lists the keys a claim takes, one per product, in the
+// claim's product order.
 func AssociationKeys(c *Claim) []AssociationKey {
+	tenant := strings.ToLower(c.Customer.TenantID)
 	keys := make([]AssociationKey, 0, len(c.Products))
 	for _, p := range c.Products {
 		keys = append(keys, AssociationKey{
-			TenantID: strings.ToLower(c.Customer.TenantID), ProductID: p.ID, SubscriptionID: strings.ToLower(p.SubscriptionID),
+			TenantID: tenant, ProductID: p.ID, SubscriptionID: strings.ToLower(p.SubscriptionID),
 		})
 	}
 	return keys
 }
 
-// ItemKey names the association item of the key's tenant and product (the
-// subscriptions are held inside it).
+// ItemKey names the association item of the key's tenant and product,
+// "<tenantId>#<productId>": one item per tenant and product holds the whole
+// workload's or product's holder and the holders of single subscriptions.
 func (k AssociationKey) ItemKey() string { return k.TenantID + "#" + k.ProductID }
 
-// Conflicts reports whether another partner than partnerID holds what key
-// asks for (API.md "Association"), given the item's holder of the whole
-// workload or product and its holders by subscription.
+// Conflicts reports whether a partner other than partnerID holds what k asks
+// for (API.md "Association"), given the association item's holders:
+// holderWorkload holds the whole workload or product (set by an approved
+// claim without subscriptionId; "" for nobody) and holderSubs maps
+// subscription ids to their holders (nil for none).
+//
+//   - a whole workload or product (no SubscriptionID) conflicts with another
+//     partner holding it or any of its subscriptions;
+//   - one subscription conflicts with another partner holding it or the
+//     whole product.
+//
+// What partnerID itself holds never conflicts: re-association is allowed.
 func Conflicts(holderWorkload string, holderSubs map[string]string, k AssociationKey, partnerID string) bool {
-	if holderWorkload != "" && holderWorkload != partnerID {
+	if heldByOther(holderWorkload, partnerID) {
 		return true
 	}
 	if k.SubscriptionID != "" {
-		h, ok := holderSubs[k.SubscriptionID]
-		return ok && h != partnerID
+		return heldByOther(holderSubs[k.SubscriptionID], partnerID)
 	}
 	for _, h := range holderSubs {
-		if h != partnerID {
+		if heldByOther(h, partnerID) {
 			return true
 		}
 	}
 	return false
 }
+
+func heldByOther(holder, partnerID string) bool { return holder != "" && holder != partnerID }

@@ -1,11 +1,15 @@
 package claim
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestConflicts(t *testing.T) {
-	ws := AssociationKey{TenantID: "t", ProductID: "teams"}
+	const me, other = "partner-me", "partner-other"
+	teams := AssociationKey{TenantID: "t", ProductID: "teams"}
 	sub1 := AssociationKey{TenantID: "t", ProductID: "dynamics-365-sales", SubscriptionID: "s1"}
-	all := AssociationKey{TenantID: "t", ProductID: "dynamics-365-sales"}
+	allSubs := AssociationKey{TenantID: "t", ProductID: "dynamics-365-sales"}
 	cases := []struct {
 		name     string
 		workload string
@@ -13,69 +17,64 @@ func TestConflicts(t *testing.T) {
 		key      AssociationKey
 		want     bool
 	}{
-		{"free workload", "", nil, ws, false},
-		{"workload held by another", "other", nil, ws, true},
-		{"workload held by us", "me", nil, ws, false},
-		{"subscription held by another", "", map[string]string{"s1": "other"}, sub1, true},
-		{"another subscription held by another", "", map[string]string{"s2": "other"}, sub1, false},
-		{"subscription held by us", "", map[string]string{"s1": "me"}, sub1, false},
-		{"whole product held by another, claim for one subscription", "other", nil, sub1, true},
-		{"whole product claimed, one subscription held by another", "", map[string]string{"s9": "other"}, all, true},
-		{"whole product claimed, subscriptions ours", "", map[string]string{"s9": "me"}, all, false},
+		// Microsoft 365: per workload.
+		{"workload free", "", nil, teams, false},
+		{"workload held by another partner", other, nil, teams, true},
+		{"workload re-associated by its holder", me, nil, teams, false},
+
+		// Per subscription, with a subscription id.
+		{"subscription free", "", nil, sub1, false},
+		{"subscription held by another partner", "", map[string]string{"s1": other}, sub1, true},
+		{"subscription re-associated by its holder", "", map[string]string{"s1": me}, sub1, false},
+		{"only another subscription held by another partner", "", map[string]string{"s2": other}, sub1, false},
+		{"whole product held by another partner", other, nil, sub1, true},
+		{"whole product held by us", me, nil, sub1, false},
+		{"whole product ours, this subscription another's", me, map[string]string{"s1": other}, sub1, true},
+		{"ours among others' subscriptions", "", map[string]string{"s1": me, "s2": other}, sub1, false},
+
+		// Per subscription, without one: all the tenant's subscriptions.
+		{"all subscriptions, nothing held", "", map[string]string{}, allSubs, false},
+		{"all subscriptions, one held by another partner", "", map[string]string{"s9": other}, allSubs, true},
+		{"all subscriptions, every one ours", "", map[string]string{"s1": me, "s9": me}, allSubs, false},
+		{"all subscriptions, ours and another's", "", map[string]string{"s1": me, "s9": other}, allSubs, true},
+		{"all subscriptions, whole product held by another partner", other, nil, allSubs, true},
+		{"all subscriptions re-associated by the whole product's holder", me, map[string]string{"s1": me}, allSubs, false},
 	}
 	for _, tc := range cases {
-		if got := Conflicts(tc.workload, tc.subs, tc.key, "me"); got != tc.want {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Conflicts(tc.workload, tc.subs, tc.key, me); got != tc.want {
+				t.Fatalf("Conflicts = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 
 func TestAssociationKeys(t *testing.T) {
-	c := &Claim{Customer: Customer{TenantID: "AAAAAAAA-0000-0000-0000-000000000000"}, Products: []ProductRef{
-		{ID: "teams"}, {ID: "power-bi-pro", SubscriptionID: "BBBBBBBB-0000-0000-0000-000000000000"}}}
-	keys := AssociationKeys(c)
-	if len(keys) != 2 || keys[0].ItemKey() != "aaaaaaaa-0000-0000-0000-000000000000#teams" ||
-		keys[1].SubscriptionID != "bbbbbbbb-0000-0000-0000-000000000000" || keys[1].ItemKey() != "aaaaaaaa-0000-0000-0000-000000000000#power-bi-pro" {
-		t.Fatalf("%+v", keys)
+	c := &Claim{
+		Customer: Customer{TenantID: "72F988BF-86F1-41AF-91AB-2D7CD011DB47"},
+		Products: []ProductRef{
+			{ID: "teams"},
+			{ID: "power-bi-pro", SubscriptionID: "0F6E2A3B-1C4D-4E5F-8A9B-0C1D2E3F4A5B"},
+			{ID: "power-bi-pro"},
+		},
 	}
-}
-
-func TestCatalogIsConsistent(t *testing.T) {
-	seen := map[string]bool{}
-	areas := map[SolutionArea]int{}
-	for _, p := range Catalog() {
-		if seen[p.ID] || p.ID == "" || p.Name == "" {
-			t.Errorf("bad or duplicate product %+v", p)
-		}
-		seen[p.ID] = true
-		areas[p.SolutionArea]++
-		switch p.SolutionArea {
-		case Microsoft365:
-			if p.AssociationUnit != UnitWorkload || p.Dynamics365 {
-				t.Errorf("%s: Microsoft 365 products are workloads, not Dynamics 365", p.ID)
-			}
-		case BusinessApplications:
-			if p.AssociationUnit != UnitSubscription {
-				t.Errorf("%s: Business Applications products are per subscription", p.ID)
-			}
-		default:
-			t.Errorf("%s: area %q", p.ID, p.SolutionArea)
-		}
-		if got, ok := LookupProduct(p.ID); !ok || got != p {
-			t.Errorf("lookup %s", p.ID)
+	const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	want := []AssociationKey{
+		{TenantID: tenant, ProductID: "teams"},
+		{TenantID: tenant, ProductID: "power-bi-pro", SubscriptionID: "0f6e2a3b-1c4d-4e5f-8a9b-0c1d2e3f4a5b"},
+		{TenantID: tenant, ProductID: "power-bi-pro"},
+	}
+	got := AssociationKeys(c)
+	if !slices.Equal(got, want) {
+		t.Fatalf("keys\n got %+v\nwant %+v", got, want)
+	}
+	items := []string{tenant + "#teams", tenant + "#power-bi-pro", tenant + "#power-bi-pro"}
+	for i, k := range got {
+		if k.ItemKey() != items[i] {
+			t.Errorf("ItemKey(%+v) = %s, want %s", k, k.ItemKey(), items[i])
 		}
 	}
-	for _, id := range []string{"exchange-online", "sharepoint-online", "onedrive", "teams", "microsoft-365-apps", "intune", "entra-id", "purview", "windows-365",
-		"dynamics-365-sales", "dynamics-365-customer-service", "dynamics-365-field-service", "dynamics-365-finance", "dynamics-365-supply-chain",
-		"dynamics-365-business-central", "power-bi-pro", "power-apps", "power-automate"} {
-		if !seen[id] {
-			t.Errorf("catalog lacks %s", id)
-		}
-	}
-	if p, _ := LookupProduct("dynamics-365-sales"); !p.Dynamics365 {
-		t.Error("Dynamics 365 Sales is a Dynamics 365 product")
-	}
-	if p, _ := LookupProduct("power-bi-pro"); p.Dynamics365 {
-		t.Error("Power BI is not a Dynamics 365 product")
+	if keys := AssociationKeys(&Claim{}); keys == nil || len(keys) != 0 {
+		t.Errorf("a claim without products takes no keys: %#v", keys)
 	}
 }

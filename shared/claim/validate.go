@@ -28,7 +28,16 @@ const (
 	KindIncomplete
 )
 
-// ValidationError lists every failing field at once.
+// String names the kind as the API's error code does.
+func (k Kind) String() string {
+	if k == KindIncomplete {
+		return "incomplete"
+	}
+	return "invalid_input"
+}
+
+// ValidationError lists every failing field at once. Retrieve it with
+// errors.As(err, &ve) where ve is a *ValidationError.
 type ValidationError struct {
 	Kind   Kind
 	Errors []FieldError
@@ -39,21 +48,25 @@ func (e *ValidationError) Error() string {
 	for i, f := range e.Errors {
 		parts[i] = f.Field + ": " + f.Message
 	}
-	return "validation failed: " + strings.Join(parts, "; ")
+	return e.Kind.String() + ": " + strings.Join(parts, "; ")
 }
 
-// Length bounds of text fields (in characters).
+// Length bounds of text fields, in characters (Unicode code points).
 const (
-	MaxName        = 200
-	MaxPersonName  = 100
-	MaxTitle       = 100
-	MaxEmail       = 254
-	MaxCompanyName = 200
-	MaxComments    = 4000
-	MaxProducts    = 25
-	MaxMPNID       = 10
+	MaxName        = 200  // the claim's name
+	MaxPersonName  = 100  // a contact's name
+	MaxTitle       = 100  // a contact's job title
+	MaxEmail       = 254  // an email address (RFC 5321 path limit)
+	MaxCompanyName = 200  // customer.name and the revenue fields
+	MaxComments    = 4000 // comments, and respond/dispute texts
+	MaxProducts    = 25   // products on one claim
+	MaxMPNID       = 10   // digits of an MPN ID
+	maxEmailLocal  = 64   // the part of an address before the @ (RFC 5321)
+	maxDNSName     = 253
+	maxDNSLabel    = 63
 )
 
+// errs collects field errors in the order the rules run.
 type errs struct{ list []FieldError }
 
 func (e *errs) add(field, msg string) {
@@ -66,6 +79,12 @@ func (e *errs) text(field, value string, max int, multiline bool) {
 	}
 }
 
+func (e *errs) required(field, value string) {
+	if value == "" {
+		e.add(field, "is required")
+	}
+}
+
 func (e *errs) err(kind Kind) error {
 	if len(e.list) == 0 {
 		return nil
@@ -74,8 +93,11 @@ func (e *errs) err(kind Kind) error {
 }
 
 // ValidateText checks one text value: valid UTF-8, no control characters
-// (line breaks and tabs allowed when multiline), at most max characters. An
-// empty value passes (required-ness is checked apart).
+// (U+2028, U+2029 and the bidirectional embedding, override and isolate
+// controls count as such; line feeds, carriage returns and tabs are allowed
+// when multiline), at most max characters. An empty value passes:
+// required-ness is checked apart. Handlers use it for respond and dispute
+// texts (MaxComments, multiline).
 func ValidateText(field, value string, max int, multiline bool) *FieldError {
 	if !utf8.ValidString(value) {
 		return &FieldError{field, "must be valid UTF-8"}
@@ -84,7 +106,7 @@ func ValidateText(field, value string, max int, multiline bool) *FieldError {
 		if multiline && (r == '\n' || r == '\r' || r == '\t') {
 			continue
 		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if isControl(r) {
 			return &FieldError{field, "must not contain control characters"}
 		}
 	}
@@ -94,7 +116,18 @@ func ValidateText(field, value string, max int, multiline bool) *FieldError {
 	return nil
 }
 
-// IsGUID reports whether s is a GUID in its canonical 8-4-4-4-12 form.
+// isControl reports the characters no text field may hold: C0 and C1
+// controls, the line and paragraph separators, and the bidirectional
+// embeddings, overrides and isolates (they reorder how the rest of a line is
+// displayed, e.g. in the customer's email).
+func isControl(r rune) bool {
+	return unicode.IsControl(r) ||
+		r == '\u2028' || r == '\u2029' ||
+		(r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069')
+}
+
+// IsGUID reports whether s is a GUID in its canonical 8-4-4-4-12 form (any
+// letter case; Normalize lowercases it).
 func IsGUID(s string) bool {
 	if len(s) != 36 {
 		return false
@@ -104,36 +137,44 @@ func IsGUID(s string) bool {
 }
 
 // IsDNSName reports whether s is a valid DNS host name of at least two
-// labels (RFC 1035 / 1123 label rules).
+// labels: each label 1 to 63 letters, digits or hyphens, neither starting
+// nor ending with a hyphen; 253 characters at most; a top-level label that
+// is not all digits (that would be an IPv4 address). One trailing dot (the
+// root) is tolerated. Internationalized names are accepted in their ASCII
+// (xn--) form only.
 func IsDNSName(s string) bool {
 	s = strings.TrimSuffix(s, ".")
-	if len(s) == 0 || len(s) > 253 {
+	if len(s) == 0 || len(s) > maxDNSName {
 		return false
 	}
 	labels := strings.Split(s, ".")
-	if len(labels) < 2 {
+	if len(labels) < 2 || slices.ContainsFunc(labels, badLabel) {
 		return false
 	}
-	for _, l := range labels {
-		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	// The top-level label is never all digits (that would be an IP address).
 	tld := labels[len(labels)-1]
 	return strings.ContainsFunc(tld, func(r rune) bool { return r < '0' || r > '9' })
 }
 
-// IsEmail reports whether s is one plain address (no display name) with a
-// DNS domain, as net/mail parses it.
+// badLabel reports whether l breaks the RFC 1035 / 1123 label rules.
+func badLabel(l string) bool {
+	if len(l) == 0 || len(l) > maxDNSLabel || l[0] == '-' || l[len(l)-1] == '-' {
+		return true
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return true
+		}
+	}
+	return false
+}
+
+// IsEmail reports whether s is one plain address as net/mail parses it (no
+// display name, no angle brackets, no comments, no quoted local part), in
+// ASCII (SES refuses other local parts), with a local part of at most 64
+// characters and a DNS domain of at least two labels.
 func IsEmail(s string) bool {
-	if len(s) > MaxEmail {
+	if len(s) > MaxEmail || strings.ContainsFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) {
 		return false
 	}
 	a, err := mail.ParseAddress(s)
@@ -141,46 +182,49 @@ func IsEmail(s string) bool {
 		return false
 	}
 	at := strings.LastIndexByte(s, '@')
-	return at > 0 && IsDNSName(s[at+1:])
+	return at > 0 && at <= maxEmailLocal && !strings.HasSuffix(s, ".") && IsDNSName(s[at+1:])
 }
 
-func trim(p *string) { *p = strings.TrimSpace(*p) }
-
-// Normalize trims every text field and lowercases the domain, GUIDs and
-// product ids.
-func Normalize(c *Claim) {
-	for _, p := range []*string{&c.Name, &c.MPNID, &c.Customer.TenantID, &c.Customer.Domain, &c.Customer.Name, &c.Comments} {
-		trim(p)
+func trim(fields ...*string) {
+	for _, p := range fields {
+		*p = strings.TrimSpace(*p)
 	}
+}
+
+// Normalize trims the surrounding white space of every text field (name,
+// mpnId, customer fields, contacts, revenue fields, comments, product and
+// subscription ids) and lowercases the domain (dropping a trailing root
+// dot), the tenant id and the subscription ids. Product ids keep their case:
+// catalog ids are lowercase and must be sent as such.
+func Normalize(c *Claim) {
+	trim(&c.Name, &c.MPNID, &c.Customer.TenantID, &c.Customer.Domain, &c.Customer.Name, &c.Comments)
 	c.Customer.TenantID = strings.ToLower(c.Customer.TenantID)
 	c.Customer.Domain = strings.ToLower(strings.TrimSuffix(c.Customer.Domain, "."))
 	for i := range c.Products {
-		trim(&c.Products[i].ID)
-		trim(&c.Products[i].SubscriptionID)
-		c.Products[i].SubscriptionID = strings.ToLower(c.Products[i].SubscriptionID)
+		p := &c.Products[i]
+		trim(&p.ID, &p.SubscriptionID)
+		p.SubscriptionID = strings.ToLower(p.SubscriptionID)
 	}
 	for _, ct := range []*Contact{c.CustomerContact, c.TechnicalContact} {
 		if ct != nil {
-			trim(&ct.Name)
-			trim(&ct.Title)
-			trim(&ct.Email)
+			trim(&ct.Name, &ct.Title, &ct.Email)
 		}
 	}
-	if c.PartnerContact != nil {
-		trim(&c.PartnerContact.Name)
-		trim(&c.PartnerContact.Email)
+	if pc := c.PartnerContact; pc != nil {
+		trim(&pc.Name, &pc.Email)
 	}
-	if c.Revenue != nil {
-		trim(&c.Revenue.SolutionSellerName)
-		trim(&c.Revenue.CustomerName)
-		trim(&c.Revenue.ISVProductName)
+	if r := c.Revenue; r != nil {
+		trim(&r.SolutionSellerName, &r.CustomerName, &r.ISVProductName)
 	}
 }
 
 // ValidateValues checks every value given (a Draft may be incomplete); the
-// five fields a Draft is created with are always required. callerMPNIDs are
-// the caller's MPN IDs; nil skips the membership check (a claim already
-// stored is checked again at submit without its creator's token).
+// five fields a Draft is created with (mpnId, customer.tenantId,
+// customer.domain, solutionArea, activity) are always required. The claim
+// should be Normalized first. callerMPNIDs are the caller's MPN IDs; nil
+// skips the membership check (a stored claim is checked again at submit
+// without its creator's token). The error is a *ValidationError of
+// KindInvalid listing every failing field.
 func ValidateValues(c *Claim, callerMPNIDs []string) error {
 	var e errs
 	valueRules(&e, c, callerMPNIDs)
@@ -188,48 +232,10 @@ func ValidateValues(c *Claim, callerMPNIDs []string) error {
 }
 
 func valueRules(e *errs, c *Claim, callerMPNIDs []string) {
-	switch {
-	case c.MPNID == "":
-		e.add("mpnId", "is required")
-	case len(c.MPNID) > MaxMPNID || strings.ContainsFunc(c.MPNID, func(r rune) bool { return r < '0' || r > '9' }):
-		e.add("mpnId", "must be 1 to 10 digits")
-	case callerMPNIDs != nil && !slices.Contains(callerMPNIDs, c.MPNID):
-		e.add("mpnId", "is not one of your MPN IDs")
-	}
-	switch {
-	case c.Customer.TenantID == "":
-		e.add("customer.tenantId", "is required")
-	case !IsGUID(c.Customer.TenantID):
-		e.add("customer.tenantId", "must be a GUID (directory ID)")
-	}
-	switch {
-	case c.Customer.Domain == "":
-		e.add("customer.domain", "is required")
-	case !IsDNSName(c.Customer.Domain):
-		e.add("customer.domain", "must be a valid domain name")
-	}
-	e.text("customer.name", c.Customer.Name, MaxCompanyName, false)
+	mpnIDRule(e, c.MPNID, callerMPNIDs)
+	customerRules(e, c.Customer)
 	e.text("name", c.Name, MaxName, false)
-	e.text("comments", c.Comments, MaxComments, true)
-
-	areaOK := c.SolutionArea == Microsoft365 || c.SolutionArea == BusinessApplications
-	switch {
-	case c.SolutionArea == "":
-		e.add("solutionArea", "is required")
-	case !areaOK:
-		e.add("solutionArea", "must be Microsoft365 or BusinessApplications")
-	}
-	switch c.Activity {
-	case "":
-		e.add("activity", "is required")
-	case ActivityUsage, ActivityPreSales, ActivityUsageAndPreSales:
-	case ActivityRevenueAssociation:
-		if c.SolutionArea == Microsoft365 {
-			e.add("activity", "RevenueAssociation is only for BusinessApplications")
-		}
-	default:
-		e.add("activity", "must be Usage, PreSales, UsageAndPreSales or RevenueAssociation")
-	}
+	areaOK := areaRules(e, c.SolutionArea, c.Activity)
 	productRules(e, c, areaOK)
 	contactRules(e, "customerContact", c.CustomerContact)
 	contactRules(e, "technicalContact", c.TechnicalContact)
@@ -237,22 +243,67 @@ func valueRules(e *errs, c *Claim, callerMPNIDs []string) {
 		e.text("partnerContact.name", pc.Name, MaxPersonName, false)
 		emailRule(e, "partnerContact.email", pc.Email)
 	}
-	if r := c.Revenue; r != nil {
-		if c.Activity != ActivityRevenueAssociation {
-			e.add("revenue", "is only for activity RevenueAssociation")
-		}
-		e.text("revenue.solutionSellerName", r.SolutionSellerName, MaxCompanyName, false)
-		e.text("revenue.customerName", r.CustomerName, MaxCompanyName, false)
-		e.text("revenue.isvProductName", r.ISVProductName, MaxCompanyName, false)
+	revenueRules(e, c.Revenue, c.Activity)
+	e.text("comments", c.Comments, MaxComments, true)
+}
+
+func mpnIDRule(e *errs, id string, callerMPNIDs []string) {
+	switch {
+	case id == "":
+		e.add("mpnId", "is required")
+	case len(id) > MaxMPNID || strings.ContainsFunc(id, func(r rune) bool { return r < '0' || r > '9' }):
+		e.add("mpnId", fmt.Sprintf("must be 1 to %d digits", MaxMPNID))
+	case callerMPNIDs != nil && !slices.Contains(callerMPNIDs, id):
+		e.add("mpnId", "is not one of your MPN IDs")
 	}
+}
+
+func customerRules(e *errs, cu Customer) {
+	switch {
+	case cu.TenantID == "":
+		e.add("customer.tenantId", "is required")
+	case !IsGUID(cu.TenantID):
+		e.add("customer.tenantId", "must be a GUID (the directory ID, 8-4-4-4-12 hex digits)")
+	}
+	switch {
+	case cu.Domain == "":
+		e.add("customer.domain", "is required")
+	case !IsDNSName(cu.Domain):
+		e.add("customer.domain", "must be a valid domain name, such as contoso.onmicrosoft.com")
+	}
+	e.text("customer.name", cu.Name, MaxCompanyName, false)
+}
+
+// areaRules checks the solution area and the activity, and reports whether
+// the area is a known one (products are checked against it only then).
+func areaRules(e *errs, area SolutionArea, activity Activity) bool {
+	areaOK := area == Microsoft365 || area == BusinessApplications
+	switch {
+	case area == "":
+		e.add("solutionArea", "is required")
+	case !areaOK:
+		e.add("solutionArea", "must be Microsoft365 or BusinessApplications")
+	}
+	switch activity {
+	case "":
+		e.add("activity", "is required")
+	case ActivityUsage, ActivityPreSales, ActivityUsageAndPreSales:
+	case ActivityRevenueAssociation:
+		if area == Microsoft365 {
+			e.add("activity", "RevenueAssociation is only for BusinessApplications")
+		}
+	default:
+		e.add("activity", "must be Usage, PreSales, UsageAndPreSales or RevenueAssociation")
+	}
+	return areaOK
 }
 
 func productRules(e *errs, c *Claim, areaOK bool) {
 	if len(c.Products) > MaxProducts {
-		e.add("products", fmt.Sprintf("at most %d products", MaxProducts))
+		e.add("products", fmt.Sprintf("must list at most %d products", MaxProducts))
 		return
 	}
-	seen := map[ProductRef]bool{}
+	seen := make(map[ProductRef]int, len(c.Products))
 	for i, p := range c.Products {
 		field := fmt.Sprintf("products[%d]", i)
 		prod, ok := LookupProduct(p.ID)
@@ -266,17 +317,23 @@ func productRules(e *errs, c *Claim, areaOK bool) {
 		case areaOK && prod.SolutionArea != c.SolutionArea:
 			e.add(field+".id", "is not a product of solution area "+string(c.SolutionArea))
 		}
-		if p.SubscriptionID != "" {
-			if prod.AssociationUnit != UnitSubscription {
-				e.add(field+".subscriptionId", "only products associated per subscription take a subscription ID")
-			} else if !IsGUID(p.SubscriptionID) {
-				e.add(field+".subscriptionId", "must be a GUID")
-			}
+		subscriptionRule(e, field+".subscriptionId", prod, p.SubscriptionID)
+		k := ProductRef{ID: p.ID, SubscriptionID: strings.ToLower(p.SubscriptionID)}
+		if j, dup := seen[k]; dup {
+			e.add(field, fmt.Sprintf("repeats products[%d]", j))
+			continue
 		}
-		if seen[p] {
-			e.add(field, "is listed twice")
-		}
-		seen[p] = true
+		seen[k] = i
+	}
+}
+
+func subscriptionRule(e *errs, field string, prod Product, sub string) {
+	switch {
+	case sub == "":
+	case prod.AssociationUnit != UnitSubscription:
+		e.add(field, "is only for products associated per subscription")
+	case !IsGUID(sub):
+		e.add(field, "must be a GUID")
 	}
 }
 
@@ -298,68 +355,81 @@ func emailRule(e *errs, field, v string) {
 		return
 	}
 	if !IsEmail(v) {
-		e.add(field, "must be a valid email address")
+		e.add(field, "must be a valid email address, such as ana@contoso.com")
 	}
+}
+
+func revenueRules(e *errs, r *Revenue, activity Activity) {
+	if r == nil {
+		return
+	}
+	if activity != ActivityRevenueAssociation {
+		e.add("revenue", "is only for activity RevenueAssociation")
+	}
+	e.text("revenue.solutionSellerName", r.SolutionSellerName, MaxCompanyName, false)
+	e.text("revenue.customerName", r.CustomerName, MaxCompanyName, false)
+	e.text("revenue.isvProductName", r.ISVProductName, MaxCompanyName, false)
 }
 
 // NeedsTechnicalContact reports whether any product is a Dynamics 365 one.
 func NeedsTechnicalContact(c *Claim) bool {
-	for _, p := range c.Products {
-		if prod, ok := LookupProduct(p.ID); ok && prod.Dynamics365 {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(c.Products, func(p ProductRef) bool {
+		prod, ok := LookupProduct(p.ID)
+		return ok && prod.Dynamics365
+	})
 }
 
-// ValidateComplete is what submit requires: every value valid, and every
-// required field and an uploaded evidence present. Missing data is
-// KindIncomplete (with the invalid values, if any, listed too).
+// ValidateComplete is what submit requires: every value valid (as
+// ValidateValues with callerMPNIDs nil: the MPN ID was checked against its
+// creator's when it was set), and every required field and an uploaded
+// evidence present. Any missing data makes a *ValidationError of
+// KindIncomplete, listing the missing fields and the invalid values alike;
+// invalid values alone make KindInvalid.
 func ValidateComplete(c *Claim) error {
 	var e errs
 	valueRules(&e, c, nil)
 	invalid := len(e.list)
-	req := func(field, v string) {
-		if v == "" {
-			e.add(field, "is required")
-		}
+	requiredRules(&e, c)
+	if len(e.list) > invalid {
+		return e.err(KindIncomplete)
 	}
-	req("name", c.Name)
+	return e.err(KindInvalid)
+}
+
+func requiredRules(e *errs, c *Claim) {
+	e.required("name", c.Name)
 	if len(c.Products) == 0 {
-		e.add("products", "at least one product is required")
+		e.add("products", "must list at least one product")
 	}
-	contact := func(field string, ct *Contact) {
-		if ct == nil {
-			ct = &Contact{}
-		}
-		req(field+".name", ct.Name)
-		req(field+".title", ct.Title)
-		req(field+".email", ct.Email)
-	}
-	contact("customerContact", c.CustomerContact)
+	requiredContact(e, "customerContact", c.CustomerContact)
 	if NeedsTechnicalContact(c) {
-		contact("technicalContact", c.TechnicalContact)
+		requiredContact(e, "technicalContact", c.TechnicalContact)
 	}
 	pc := c.PartnerContact
 	if pc == nil {
 		pc = &PartnerContact{}
 	}
-	req("partnerContact.name", pc.Name)
-	req("partnerContact.email", pc.Email)
+	e.required("partnerContact.name", pc.Name)
+	e.required("partnerContact.email", pc.Email)
 	if c.Activity == ActivityRevenueAssociation {
 		r := c.Revenue
 		if r == nil {
 			r = &Revenue{}
 		}
-		req("revenue.solutionSellerName", r.SolutionSellerName)
-		req("revenue.customerName", r.CustomerName)
-		req("revenue.isvProductName", r.ISVProductName)
+		e.required("revenue.solutionSellerName", r.SolutionSellerName)
+		e.required("revenue.customerName", r.CustomerName)
+		e.required("revenue.isvProductName", r.ISVProductName)
 	}
 	if !slices.ContainsFunc(c.Evidence, func(ev Evidence) bool { return ev.Uploaded }) {
-		e.add("evidence", "upload at least one proof of execution")
+		e.add("evidence", "must hold at least one uploaded proof of execution")
 	}
-	if len(e.list) > invalid {
-		return e.err(KindIncomplete)
+}
+
+func requiredContact(e *errs, field string, ct *Contact) {
+	if ct == nil {
+		ct = &Contact{}
 	}
-	return e.err(KindInvalid)
+	e.required(field+".name", ct.Name)
+	e.required(field+".title", ct.Title)
+	e.required(field+".email", ct.Email)
 }
