@@ -83,7 +83,9 @@ docker_engine() {
   # image when no registry is reachable.
   if [ -n "${CLAIMS_SKIP_DOCKER:-}" ]; then return; fi
   local need=()
-  command -v docker >/dev/null 2>&1 || need+=(docker.io)
+  # A Docker client alone (some machines have one without an engine) is not
+  # enough: the engine is what sam local needs.
+  { command -v dockerd >/dev/null 2>&1 || docker info >/dev/null 2>&1; } || need+=(docker.io)
   { [ -x /bin/busybox ] || [ -x /usr/bin/busybox ]; } || need+=(busybox-static)
   if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 }

@@ -147,10 +147,23 @@ func ensureBaseImage(ctx context.Context) error {
 }
 
 // gateway is the bridge network's gateway: the host as containers see it.
+// A freshly installed engine may answer before its default bridge has its
+// address (seen once on a first start here), so it asks again for a while.
 func gateway(ctx context.Context) (string, error) {
-	gw, err := docker(ctx, "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}")
-	if err != nil || gw == "" {
-		return "", fmt.Errorf("docker bridge network: %v %s", err, gw)
+	var gw string
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		gw, err = docker(ctx, "network", "inspect", "bridge", "--format", "{{range .IPAM.Config}}{{.Gateway}}{{end}}")
+		if err == nil && gw != "" {
+			return gw, nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("docker bridge network has no gateway address: %v %s", err, gw)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
 	}
-	return gw, nil
 }
