@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/cpor-claims/claims/shared/claim"
@@ -18,12 +19,17 @@ func (s *Service) List(ctx context.Context, caller Caller, q store.ListQuery) (s
 	return s.Store.List(ctx, caller.PartnerID, q)
 }
 
-// History returns a claim's events, oldest first.
+// History returns a claim's events, oldest first: one Query reads the
+// claim (to check it is the caller's partner's) and its events together.
 func (s *Service) History(ctx context.Context, caller Caller, id string) ([]claim.Event, error) {
-	if _, err := s.get(ctx, caller, id); err != nil {
+	c, events, err := s.Store.ClaimHistory(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	return s.Store.History(ctx, id)
+	if c.PartnerID != caller.PartnerID {
+		return nil, fmt.Errorf("claim %s: %w", id, store.ErrNotFound)
+	}
+	return events, nil
 }
 
 // EvidenceTemplateURL is where to download the PoE template.
