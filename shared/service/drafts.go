@@ -62,11 +62,6 @@ func (s *Service) Create(ctx context.Context, caller Caller, f Fields, idem *Ide
 		return nil, false, err
 	}
 	now = now.UTC()
-	if idem != nil {
-		if c, err := s.replay(ctx, caller, idem, now); err == nil || !errors.Is(err, store.ErrNotFound) {
-			return c, err == nil, err
-		}
-	}
 	c = &claim.Claim{
 		ID: s.NewID(), Status: claim.StatusDraft, Version: 1,
 		PartnerID: caller.PartnerID, PartnerName: caller.PartnerName, CreatedBy: caller.Sub,
@@ -89,16 +84,26 @@ func (s *Service) Create(ctx context.Context, caller Caller, f Fields, idem *Ide
 		}
 		ops = append(ops, op)
 	}
-	err = s.Store.Create(ctx, c, ev, ops...)
-	if errors.Is(err, store.ErrIdempotencyKeyUsed) {
-		// Another request with this key won the race: answer as its replay.
-		c, err := s.replay(ctx, caller, idem, now)
-		return c, err == nil, err
+	// One transaction: the claim, its event and the key's record. A key
+	// already used (by an earlier request, or one racing this one) fails the
+	// record's condition and the request is answered as a replay; nothing is
+	// read before, so a first create costs one write.
+	for attempt := 1; ; attempt++ {
+		err = s.Store.Create(ctx, c, ev, ops...)
+		switch {
+		case err == nil:
+			return c, false, nil
+		case errors.Is(err, store.ErrIdempotencyKeyUsed):
+			c, err := s.replay(ctx, caller, idem, now)
+			return c, err == nil, err
+		case errors.Is(err, store.ErrVersionConflict) && attempt < maxAttempts:
+			// A racing transaction on the same record (TransactionConflict):
+			// once it commits, the next attempt replays it.
+			backoff(ctx, attempt)
+		default:
+			return nil, false, err
+		}
 	}
-	if err != nil {
-		return nil, false, err
-	}
-	return c, false, nil
 }
 
 func (s *Service) replay(ctx context.Context, caller Caller, idem *Idempotency, now time.Time) (*claim.Claim, error) {
