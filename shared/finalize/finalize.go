@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -37,7 +38,15 @@ type Finalizer struct {
 	// Margin is kept free before the Lambda deadline: the run stops there
 	// and the next run continues.
 	Margin time.Duration
+	// Concurrency bounds how many claims are decided at once (default
+	// DefaultConcurrency). Claims of one page that share an association
+	// item are decided one after another, in deadline order, so the
+	// earliest deadline still takes a contested workload first.
+	Concurrency int
 }
+
+// DefaultConcurrency is how many claims a run decides at once by default.
+const DefaultConcurrency = 16
 
 // Result counts what one run did.
 type Result struct {
@@ -46,6 +55,29 @@ type Result struct {
 	Requeued int  `json:"requeued"`
 	Skipped  int  `json:"skipped"`
 	Partial  bool `json:"partial"`
+}
+
+// outcome is what deciding one claim did.
+type outcome int
+
+const (
+	skipped outcome = iota
+	approved
+	rejected
+	requeued
+)
+
+func (r *Result) add(o outcome) {
+	switch o {
+	case approved:
+		r.Approved++
+	case rejected:
+		r.Rejected++
+	case requeued:
+		r.Requeued++
+	default:
+		r.Skipped++
+	}
 }
 
 var system = claim.Actor{Type: claim.ActorSystem, ID: "finalize"}
@@ -60,7 +92,10 @@ func (f *Finalizer) Handle(ctx context.Context, ev events.EventBridgeEvent) (Res
 	return f.Run(ctx, now.UTC())
 }
 
-// Run decides what is due at now.
+// Run decides what is due at now. It stops starting decisions once the
+// Lambda deadline minus Margin is reached (the decisions under way finish
+// with the function's own context) and reports a partial run; the next run
+// continues where this one stopped.
 func (f *Finalizer) Run(ctx context.Context, now time.Time) (Result, error) {
 	var res Result
 	runCtx := ctx
@@ -73,8 +108,8 @@ func (f *Finalizer) Run(ctx context.Context, now time.Time) (Result, error) {
 	if pageSize <= 0 {
 		pageSize = 100
 	}
-	err := f.Store.Due(runCtx, now, pageSize, func(c *claim.Claim) error {
-		return f.decide(ctx, c, now, &res)
+	err := f.Store.Due(runCtx, now, pageSize, func(page []*claim.Claim) error {
+		return f.decidePage(ctx, runCtx, page, now, &res)
 	})
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		res.Partial = true
@@ -95,75 +130,165 @@ func (f *Finalizer) margin() time.Duration {
 	return 5 * time.Second
 }
 
-func (f *Finalizer) decide(ctx context.Context, c *claim.Claim, now time.Time, res *Result) error {
+// decidePage decides a page of due claims, up to Concurrency at once, each
+// group of claims sharing an association item in order. It returns the
+// first error (after the decisions under way end), or runCtx's error when
+// the run's time is up.
+func (f *Finalizer) decidePage(ctx, runCtx context.Context, page []*claim.Claim, now time.Time, res *Result) error {
+	n := f.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, n)
+	)
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return firstErr != nil || runCtx.Err() != nil
+	}
+	for _, group := range contested(page) {
+		if stopped() {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			for _, c := range group {
+				if stopped() {
+					return
+				}
+				o, err := f.decide(ctx, c, now)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if err == nil {
+					res.add(o)
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return runCtx.Err()
+}
+
+// contested splits a page into groups of claims linked by a shared
+// association item (tenant and product), keeping the page's (deadline)
+// order inside each group.
+func contested(page []*claim.Claim) [][]*claim.Claim {
+	parent := make([]int, len(page))
+	for i := range parent {
+		parent[i] = i
+	}
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	owner := map[string]int{}
+	for i, c := range page {
+		for _, k := range claim.AssociationKeys(c) {
+			if j, ok := owner[k.ItemKey()]; ok {
+				parent[find(i)] = find(j)
+			} else {
+				owner[k.ItemKey()] = i
+			}
+		}
+	}
+	var groups [][]*claim.Claim
+	index := map[int]int{}
+	for i, c := range page {
+		root := find(i)
+		g, ok := index[root]
+		if !ok {
+			g = len(groups)
+			index[root] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], c)
+	}
+	return groups
+}
+
+func (f *Finalizer) decide(ctx context.Context, c *claim.Claim, now time.Time) (outcome, error) {
+	var o outcome
 	var err error
 	switch {
 	case c.Status == claim.StatusSubmitted,
 		c.Status == claim.StatusPendingCustomer && c.CustomerNotifiedAt == nil:
-		err = f.requeue(ctx, c, now, res)
+		o, err = f.requeue(ctx, c, now)
 	case c.Status == claim.StatusPendingCustomer && c.OptOutDeadline != nil && !now.Before(*c.OptOutDeadline):
-		err = f.approve(ctx, c, now, res)
+		o, err = f.approve(ctx, c, now)
 	case c.Status == claim.StatusNeedsInfo && c.RespondBy != nil && !now.Before(*c.RespondBy):
-		err = f.reject(ctx, c, now, &claim.StatusReason{Code: claim.ReasonNoResponse,
-			Message: "No response to the request for more information within five business days."}, res)
-	default:
-		res.Skipped++
+		o, err = f.reject(ctx, c, now, &claim.StatusReason{Code: claim.ReasonNoResponse,
+			Message: "No response to the request for more information within five business days."})
 	}
 	if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, claim.ErrInvalidTransition) {
 		// Decided meanwhile by another run, an opt-out or the partner: that
 		// change has its own outcome and event.
-		res.Skipped++
-		return nil
+		return skipped, nil
 	}
-	return err
+	return o, err
 }
 
 // requeue sends the validation job of a claim whose job is overdue (the
 // submit's SendMessage failed, or the worker never confirmed the email).
-func (f *Finalizer) requeue(ctx context.Context, c *claim.Claim, now time.Time, res *Result) error {
+func (f *Finalizer) requeue(ctx context.Context, c *claim.Claim, now time.Time) (outcome, error) {
 	if err := f.Jobs.Send(ctx, queue.Job{ClaimID: c.ID, Version: c.Version}); err != nil {
-		return err
+		return skipped, err
 	}
 	if err := f.Store.MarkRequeued(ctx, c, now); err != nil {
-		return err
+		return skipped, err
 	}
-	res.Requeued++
-	return nil
+	return requeued, nil
 }
 
-func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time, res *Result) error {
+func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time) (outcome, error) {
 	next := *c
 	ev, err := claim.Apply(&next, claim.ActionApproved, system, now, nil)
 	if err != nil {
-		return err
+		return skipped, err
 	}
 	next.StatusReason = nil
 	err = f.Store.Approve(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev})
 	if errors.Is(err, store.ErrAssociationHeld) {
 		return f.reject(ctx, c, now, &claim.StatusReason{Code: claim.ReasonConflict,
-			Message: "Another partner was associated with one or more of these workloads or subscriptions first."}, res)
+			Message: "Another partner was associated with one or more of these workloads or subscriptions first."})
 	}
 	if err != nil {
-		return err
+		return skipped, err
 	}
-	res.Approved++
 	f.tell(ctx, &next)
-	return nil
+	return approved, nil
 }
 
-func (f *Finalizer) reject(ctx context.Context, c *claim.Claim, now time.Time, reason *claim.StatusReason, res *Result) error {
+func (f *Finalizer) reject(ctx context.Context, c *claim.Claim, now time.Time, reason *claim.StatusReason) (outcome, error) {
 	next := *c
 	ev, err := claim.Apply(&next, claim.ActionRejected, system, now, map[string]string{"reason": reason.Code})
 	if err != nil {
-		return err
+		return skipped, err
 	}
 	next.StatusReason = reason
 	if err := f.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
-		return err
+		return skipped, err
 	}
-	res.Rejected++
 	f.tell(ctx, &next)
-	return nil
+	return rejected, nil
 }
 
 func (f *Finalizer) tell(ctx context.Context, c *claim.Claim) {

@@ -154,21 +154,33 @@ func TestFailedRequeueIsRetriedNextRun(t *testing.T) {
 
 func TestFirstFinalizedWinsTheWorkload(t *testing.T) {
 	st, _, f := setup(t)
+	f.Concurrency = 8
 	tenant := "10000000-0000-4000-8000-000000000003"
-	first := seed(t, st, "p1", tenant, "teams", t0.Add(-2*time.Hour), toPending...)
-	second := seed(t, st, "p2", tenant, "teams", t0.Add(-time.Hour), toPending...)
-	res, err := f.Run(context.Background(), t0)
-	if err != nil || res.Approved != 1 || res.Rejected != 1 {
-		t.Fatalf("%+v %v", res, err)
+	// Five partners' claims for one workload, among unrelated claims on the
+	// same pages: claims are decided at once, but those sharing a workload
+	// one after another in deadline order, so the earliest deadline wins.
+	var contenders []*claim.Claim
+	for i := range 5 {
+		contenders = append(contenders, seed(t, st, fmt.Sprintf("p%d", i), tenant, "teams", t0.Add(time.Duration(i-6)*time.Hour), toPending...))
+		seed(t, st, "other", fmt.Sprintf("10000000-0000-4000-8000-%012d", 100+i), "teams", t0.Add(time.Duration(i-6)*time.Hour), toPending...)
 	}
-	s1, _ := status(t, st, first.ID)
-	s2, code := status(t, st, second.ID)
-	if s1 == s2 || code != "" && code != claim.ReasonConflict {
-		t.Fatalf("first %s, second %s/%s", s1, s2, code)
+	res, err := f.Run(context.Background(), t0)
+	if err != nil || res.Approved != 6 || res.Rejected != 4 {
+		t.Fatalf("%+v %v, want 6 approved (the earliest contender and 5 unrelated) and 4 rejected", res, err)
+	}
+	for i, c := range contenders {
+		s, code := status(t, st, c.ID)
+		want := "Rejected/" + claim.ReasonConflict
+		if i == 0 {
+			want = "Approved/"
+		}
+		if string(s)+"/"+code != want {
+			t.Errorf("contender %d (deadline %dh before the run): %s/%s, want %s", i, 6-i, s, code, want)
+		}
 	}
 	assoc, err := st.Association(context.Background(), tenant, "teams")
-	if err != nil || assoc.Holder == nil {
-		t.Fatalf("association %+v %v", assoc, err)
+	if err != nil || assoc.Holder == nil || assoc.Holder.ClaimID != contenders[0].ID {
+		t.Fatalf("association %+v %v, want held by the earliest claim", assoc, err)
 	}
 }
 
@@ -230,5 +242,33 @@ func TestStopsBeforeTheDeadline(t *testing.T) {
 	res, err = f.Run(context.Background(), t0)
 	if err != nil || res.Approved != 5 {
 		t.Fatalf("next run: %+v %v", res, err)
+	}
+}
+
+// slowMail makes each decision take a while, so a run's time runs out in
+// the middle of a page.
+type slowMail struct{ d time.Duration }
+
+func (m slowMail) NotifyPartner(context.Context, *claim.Claim) error { time.Sleep(m.d); return nil }
+
+func TestStopsInTheMiddleOfAPage(t *testing.T) {
+	st, _, f := setup(t)
+	const n = 12
+	for i := range n {
+		seed(t, st, "p1", fmt.Sprintf("31000000-0000-4000-8000-%012d", i), "teams", t0.Add(-time.Hour), toPending...)
+	}
+	// Each decision takes 100 ms; the run has 350 ms before its margin,
+	// and the margin (300 ms) leaves the decision under way time to end.
+	f.PageSize, f.Concurrency, f.Margin, f.Mail = 100, 1, 300*time.Millisecond, slowMail{100 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond+350*time.Millisecond)
+	defer cancel()
+	res, err := f.Run(ctx, t0)
+	if err != nil || !res.Partial || res.Approved == 0 || res.Approved >= n {
+		t.Fatalf("%+v %v, want a partial run that stopped inside its one page", res, err)
+	}
+	first := res.Approved
+	res, err = f.Run(context.Background(), t0)
+	if err != nil || res.Partial || res.Approved != n-first {
+		t.Fatalf("next run: %+v %v, want the %d left", res, err, n-first)
 	}
 }

@@ -13,48 +13,89 @@ import (
 	"github.com/cpor-claims/claims/shared/claim"
 )
 
-// Due calls fn for every claim whose deadline is <= now (PendingCustomer
-// past its opt-out deadline, NeedsInfo past its respond-by date, Submitted
-// whose validation job is overdue), shard by shard, oldest deadline first in
-// each shard. It Queries the sparse due-deadline index (never a Scan); the
-// index projects whole claims, so there is no read per claim. It stops at
-// the first error fn returns, or when ctx is done.
-func (s *Store) Due(ctx context.Context, now time.Time, pageSize int32, fn func(*claim.Claim) error) error {
+// Due calls fn with every page of claims whose deadline is <= now
+// (PendingCustomer past its opt-out deadline, NeedsInfo past its
+// respond-by date, Submitted whose validation job is overdue), oldest
+// deadline first across all shards: it Queries each shard of the sparse
+// due-deadline index (never a Scan), ordered by deadline, and merges them.
+// The index projects whole claims, so there is no read per claim. A page
+// holds at most pageSize claims. It stops at the first error fn returns, or
+// when ctx is done.
+func (s *Store) Due(ctx context.Context, now time.Time, pageSize int32, fn func([]*claim.Claim) error) error {
 	upper := fmtKeyTime(now) + "#~" // '~' sorts after every id character
-	for shard := 0; shard < s.shards; shard++ {
-		in := &dynamodb.QueryInput{
+	shards := make([]*dueShard, s.shards)
+	for i := range shards {
+		shards[i] = &dueShard{in: &dynamodb.QueryInput{
 			TableName:              &s.table,
 			IndexName:              aws.String(IndexByDeadline),
 			KeyConditionExpression: aws.String("duepk = :p AND duesk <= :upper"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":p": str(dueShardPK(shard)), ":upper": str(upper),
+				":p": str(dueShardPK(i)), ":upper": str(upper),
 			},
 			Limit: aws.Int32(pageSize),
-		}
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			out, err := s.db.Query(ctx, in)
-			if err != nil {
-				return fmt.Errorf("due claims: %w", err)
-			}
-			for _, it := range out.Items {
-				c, err := decodeClaim(it)
-				if err != nil {
+		}, more: true}
+	}
+	for {
+		page := make([]*claim.Claim, 0, pageSize)
+		for len(page) < int(pageSize) {
+			var next *dueShard
+			for _, sh := range shards {
+				if err := sh.fill(ctx, s.db); err != nil {
 					return err
 				}
-				if err := fn(c); err != nil {
-					return err
+				if len(sh.items) > 0 && (next == nil || sh.head() < next.head()) {
+					next = sh
 				}
 			}
-			if out.LastEvaluatedKey == nil {
+			if next == nil {
 				break
 			}
-			in.ExclusiveStartKey = out.LastEvaluatedKey
+			c, err := decodeClaim(next.items[0])
+			if err != nil {
+				return err
+			}
+			next.items = next.items[1:]
+			page = append(page, c)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := fn(page); err != nil {
+			return err
 		}
 	}
+}
+
+// dueShard is one shard's Query of the due index, read page by page.
+type dueShard struct {
+	in    *dynamodb.QueryInput
+	items []map[string]types.AttributeValue
+	more  bool
+}
+
+// fill reads the shard's next page when its buffer is empty.
+func (d *dueShard) fill(ctx context.Context, db DB) error {
+	for len(d.items) == 0 && d.more {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		out, err := db.Query(ctx, d.in)
+		if err != nil {
+			return fmt.Errorf("due claims: %w", err)
+		}
+		d.items = out.Items
+		d.more = out.LastEvaluatedKey != nil
+		d.in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 	return nil
+}
+
+// head is the due sort key (deadline#id) of the shard's next claim.
+func (d *dueShard) head() string {
+	if v, ok := d.items[0][attrDueSK].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
 }
 
 // MarkRequeued pushes a claim's next re-queue time (Submitted, or

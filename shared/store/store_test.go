@@ -117,6 +117,15 @@ func TestCreateGetHistory(t *testing.T) {
 	if evs[1].FromStatus != claim.StatusDraft || evs[1].ToStatus != claim.StatusSubmitted {
 		t.Fatalf("submitted event: %+v", evs[1])
 	}
+	// The claim and its history from one Query: the same events, and the
+	// claim as Get reads it.
+	cur, evs2, err := s.ClaimHistory(ctx, c.ID)
+	if err != nil || cur.Status != claim.StatusWithdrawn || cur.PartnerID != "p1" || fmt.Sprint(evs2) != fmt.Sprint(evs) {
+		t.Fatalf("ClaimHistory: %+v %v %v, want the withdrawn claim and %v", cur, evs2, err, evs)
+	}
+	if _, _, err := s.ClaimHistory(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ClaimHistory of a missing claim: %v", err)
+	}
 }
 
 func TestCommitErrorsAreTyped(t *testing.T) {
@@ -464,12 +473,14 @@ func TestDueIndexIsSparseAndSharded(t *testing.T) {
 	ctx := context.Background()
 	tenant := "66666666-6666-6666-6666-666666666666"
 	want := map[string]bool{}
+	dueAt := map[string]time.Time{}
 	for i := range 9 {
 		c := draft("p1", tenant, t0)
 		deadline := t0.Add(time.Duration(i-4) * time.Hour) // 5 due (i<=4), 4 not yet
 		p := pending(t, s, c, deadline)
 		if i <= 4 {
 			want[p.ID] = true
+			dueAt[p.ID] = deadline
 		}
 	}
 	create(t, s, draft("p1", tenant, t0)) // a Draft: never in the index
@@ -477,10 +488,28 @@ func TestDueIndexIsSparseAndSharded(t *testing.T) {
 	create(t, s, sub)
 	subbed := mustTransition(t, s, sub, claim.ActionSubmitted, t0.Add(-time.Hour)) // job overdue at t0-50m
 	want[subbed.ID] = true
+	dueAt[subbed.ID] = subbed.UpdatedAt.Add(10 * time.Minute)
 
 	got := map[string]bool{}
-	if err := s.Due(ctx, t0, 2, func(c *claim.Claim) error { got[c.ID] = true; return nil }); err != nil {
+	var order []time.Time
+	collect := func(page []*claim.Claim) error {
+		if len(page) > 2 {
+			t.Errorf("a page of %d claims, want at most 2", len(page))
+		}
+		for _, c := range page {
+			got[c.ID] = true
+			order = append(order, dueAt[c.ID])
+		}
+		return nil
+	}
+	if err := s.Due(ctx, t0, 2, collect); err != nil {
 		t.Fatal(err)
+	}
+	// Oldest deadline first across the shards (merged, not shard by shard).
+	for i := 1; i < len(order); i++ {
+		if order[i].Before(order[i-1]) {
+			t.Fatalf("due claims out of deadline order: %v", order)
+		}
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("due: got %d %v, want %d %v", len(got), got, len(want), want)
@@ -489,13 +518,13 @@ func TestDueIndexIsSparseAndSharded(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = map[string]bool{}
-	_ = s.Due(ctx, t0, 2, func(c *claim.Claim) error { got[c.ID] = true; return nil })
+	_ = s.Due(ctx, t0, 2, collect)
 	if got[subbed.ID] || len(got) != 5 {
 		t.Fatalf("a re-queued claim is due again at once: %v", got)
 	}
 	stop := errors.New("stop")
 	n := 0
-	if err := s.Due(ctx, t0, 2, func(*claim.Claim) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+	if err := s.Due(ctx, t0, 2, func([]*claim.Claim) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
 		t.Fatalf("Due did not stop at fn's error: n=%d err=%v", n, err)
 	}
 }
