@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/net/idna"
 )
 
 // FieldError is one invalid or missing field, by dotted path
@@ -136,37 +137,49 @@ func IsGUID(s string) bool {
 	return err == nil
 }
 
-// IsDNSName reports whether s is a valid DNS host name of at least two
-// labels: each label 1 to 63 letters, digits or hyphens, neither starting
-// nor ending with a hyphen; 253 characters at most; a top-level label that
-// is not all digits (that would be an IPv4 address). One trailing dot (the
-// root) is tolerated. Internationalized names are accepted in their ASCII
-// (xn--) form only.
-func IsDNSName(s string) bool {
+// hostNames is the IDNA profile domains are checked and canonicalised with
+// (UTS #46 through golang.org/x/net/idna, as a resolver looks names up):
+// Unicode names are mapped (case folded, width normalised) and converted to
+// their ASCII (xn--) form, labels are checked against the STD3 host name
+// rules (letters, digits, hyphens; no underscores, spaces or other
+// punctuation), hyphen placement, joiners and the bidi rule, and the name's
+// and each label's DNS length are verified, empty labels included.
+var hostNames = idna.New(
+	idna.MapForLookup(), idna.BidiRule(), idna.Transitional(false),
+	idna.StrictDomainName(true), idna.ValidateLabels(true), idna.VerifyDNSLength(true),
+)
+
+// DomainASCII returns the domain's canonical ASCII form (lowercase, A-labels
+// for internationalized labels, no trailing root dot) and whether it is a
+// valid DNS host name of at least two labels: the IDNA checks of hostNames,
+// then at most 253 characters and 63 per label in ASCII form, and a
+// top-level label that is not all digits (that would be an IPv4 address).
+func DomainASCII(s string) (string, bool) {
 	s = strings.TrimSuffix(s, ".")
-	if len(s) == 0 || len(s) > maxDNSName {
-		return false
+	if s == "" || !utf8.ValidString(s) {
+		return "", false
 	}
-	labels := strings.Split(s, ".")
-	if len(labels) < 2 || slices.ContainsFunc(labels, badLabel) {
-		return false
+	a, err := hostNames.ToASCII(s)
+	if err != nil || len(a) > maxDNSName || strings.HasSuffix(a, ".") {
+		return "", false
+	}
+	labels := strings.Split(a, ".")
+	if len(labels) < 2 || slices.ContainsFunc(labels, func(l string) bool { return l == "" || len(l) > maxDNSLabel }) {
+		return "", false
 	}
 	tld := labels[len(labels)-1]
-	return strings.ContainsFunc(tld, func(r rune) bool { return r < '0' || r > '9' })
+	if !strings.ContainsFunc(tld, func(r rune) bool { return r < '0' || r > '9' }) {
+		return "", false
+	}
+	return a, true
 }
 
-// badLabel reports whether l breaks the RFC 1035 / 1123 label rules.
-func badLabel(l string) bool {
-	if len(l) == 0 || len(l) > maxDNSLabel || l[0] == '-' || l[len(l)-1] == '-' {
-		return true
-	}
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-			return true
-		}
-	}
-	return false
+// IsDNSName reports whether s is a valid DNS host name of at least two
+// labels (DomainASCII), in ASCII or internationalized (Unicode) form. One
+// trailing dot (the root) is tolerated.
+func IsDNSName(s string) bool {
+	_, ok := DomainASCII(s)
+	return ok
 }
 
 // IsEmail reports whether s is one plain address as net/mail parses it (no
@@ -193,13 +206,19 @@ func trim(fields ...*string) {
 
 // Normalize trims the surrounding white space of every text field (name,
 // mpnId, customer fields, contacts, revenue fields, comments, product and
-// subscription ids) and lowercases the domain (dropping a trailing root
-// dot), the tenant id and the subscription ids. Product ids keep their case:
-// catalog ids are lowercase and must be sent as such.
+// subscription ids), lowercases the tenant id and the subscription ids, and
+// puts a valid domain in its canonical ASCII form (DomainASCII: lowercase,
+// xn-- labels, no trailing root dot; an invalid one is only lowercased, for
+// the validation to report). Product ids keep their case: catalog ids are
+// lowercase and must be sent as such.
 func Normalize(c *Claim) {
 	trim(&c.Name, &c.MPNID, &c.Customer.TenantID, &c.Customer.Domain, &c.Customer.Name, &c.Comments)
 	c.Customer.TenantID = strings.ToLower(c.Customer.TenantID)
-	c.Customer.Domain = strings.ToLower(strings.TrimSuffix(c.Customer.Domain, "."))
+	if a, ok := DomainASCII(c.Customer.Domain); ok {
+		c.Customer.Domain = a
+	} else {
+		c.Customer.Domain = strings.ToLower(strings.TrimSuffix(c.Customer.Domain, "."))
+	}
 	for i := range c.Products {
 		p := &c.Products[i]
 		trim(&p.ID, &p.SubscriptionID)
@@ -221,18 +240,27 @@ func Normalize(c *Claim) {
 // ValidateValues checks every value given (a Draft may be incomplete); the
 // five fields a Draft is created with (mpnId, customer.tenantId,
 // customer.domain, solutionArea, activity) are always required. The claim
-// should be Normalized first. callerMPNIDs are the caller's MPN IDs; nil
-// skips the membership check (a stored claim is checked again at submit
-// without its creator's token). The error is a *ValidationError of
-// KindInvalid listing every failing field.
+// should be Normalized first. callerMPNIDs are the caller's MPN IDs: mpnId
+// must be one of them, so a caller with none (nil or empty) can claim for no
+// MPN ID at all. The error is a *ValidationError of KindInvalid listing
+// every failing field.
 func ValidateValues(c *Claim, callerMPNIDs []string) error {
 	var e errs
-	valueRules(&e, c, callerMPNIDs)
+	valueRules(&e, c, mpnOfCaller(callerMPNIDs))
 	return e.err(KindInvalid)
 }
 
-func valueRules(e *errs, c *Claim, callerMPNIDs []string) {
-	mpnIDRule(e, c.MPNID, callerMPNIDs)
+// mpnCheck says whether an MPN ID may be claimed for; nil only where no
+// caller is asked (ValidateComplete, on a stored claim).
+type mpnCheck func(id string) bool
+
+func mpnOfCaller(ids []string) mpnCheck {
+	ids = slices.Clone(ids)
+	return func(id string) bool { return slices.Contains(ids, id) }
+}
+
+func valueRules(e *errs, c *Claim, mine mpnCheck) {
+	mpnIDRule(e, c.MPNID, mine)
 	customerRules(e, c.Customer)
 	e.text("name", c.Name, MaxName, false)
 	areaOK := areaRules(e, c.SolutionArea, c.Activity)
@@ -247,13 +275,13 @@ func valueRules(e *errs, c *Claim, callerMPNIDs []string) {
 	e.text("comments", c.Comments, MaxComments, true)
 }
 
-func mpnIDRule(e *errs, id string, callerMPNIDs []string) {
+func mpnIDRule(e *errs, id string, mine mpnCheck) {
 	switch {
 	case id == "":
 		e.add("mpnId", "is required")
 	case len(id) > MaxMPNID || strings.ContainsFunc(id, func(r rune) bool { return r < '0' || r > '9' }):
 		e.add("mpnId", fmt.Sprintf("must be 1 to %d digits", MaxMPNID))
-	case callerMPNIDs != nil && !slices.Contains(callerMPNIDs, id):
+	case mine != nil && !mine(id):
 		e.add("mpnId", "is not one of your MPN IDs")
 	}
 }
@@ -380,14 +408,14 @@ func NeedsTechnicalContact(c *Claim) bool {
 }
 
 // ValidateComplete is what submit requires: every value valid (as
-// ValidateValues with callerMPNIDs nil: the MPN ID was checked against its
-// creator's when it was set), and every required field and an uploaded
-// evidence present. Any missing data makes a *ValidationError of
+// ValidateValues, except that the MPN ID is not checked against a caller's:
+// it was checked against its editor's every time the Draft was written), and
+// every required field and an uploaded evidence present. Any missing data makes a *ValidationError of
 // KindIncomplete, listing the missing fields and the invalid values alike;
 // invalid values alone make KindInvalid.
 func ValidateComplete(c *Claim) error {
 	var e errs
-	valueRules(&e, c, nil)
+	valueRules(&e, c, nil) // no caller: see above
 	invalid := len(e.list)
 	requiredRules(&e, c)
 	if len(e.list) > invalid {

@@ -117,6 +117,9 @@ func TestValidateValuesRules(t *testing.T) {
 		{"MPN ID with a sign", func(c *Claim) { c.MPNID = "-1234567" }, []string{"mpnId"}},
 		{"another of the caller's MPN IDs", func(c *Claim) { c.MPNID = "7777777" }, nil},
 		{"MPN ID not the caller's", func(c *Claim) { c.MPNID = "7654321" }, []string{"mpnId"}},
+		{"IDN domain", func(c *Claim) { c.Customer.Domain = "bücher.example" }, nil},
+		{"domain with an underscore", func(c *Claim) { c.Customer.Domain = "con_toso.com" }, []string{"customer.domain"}},
+		{"domain with an empty label", func(c *Claim) { c.Customer.Domain = "contoso..com" }, []string{"customer.domain"}},
 
 		// customer
 		{"missing tenant", func(c *Claim) { c.Customer.TenantID = "" }, []string{"customer.tenantId"}},
@@ -234,21 +237,6 @@ func TestValidateValuesRules(t *testing.T) {
 	}
 }
 
-func TestValidateValuesWithoutCallerSkipsMembership(t *testing.T) {
-	c := validDraft()
-	c.MPNID = "9999999"
-	if err := ValidateValues(c, nil); err != nil {
-		t.Fatalf("nil caller MPN IDs: %v", err)
-	}
-	if _, got := failing(t, ValidateValues(c, []string{})); !slices.Equal(got, []string{"mpnId"}) {
-		t.Fatalf("an empty list is a caller with no MPN ID: %v", got)
-	}
-	c.MPNID = "x"
-	if _, got := failing(t, ValidateValues(c, nil)); !slices.Equal(got, []string{"mpnId"}) {
-		t.Fatalf("the shape is still checked: %v", got)
-	}
-}
-
 func TestIsGUID(t *testing.T) {
 	for s, want := range map[string]bool{
 		testTenant:                               true,
@@ -266,6 +254,27 @@ func TestIsGUID(t *testing.T) {
 		if got := IsGUID(s); got != want {
 			t.Errorf("IsGUID(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+// A caller without MPN IDs (a token lacking mpn_ids) may claim for none:
+// nil is not "skip the check".
+func TestValidateValuesRefusesACallerWithoutMPNIDs(t *testing.T) {
+	for _, ids := range [][]string{nil, {}, {""}} {
+		kind, got := failing(t, ValidateValues(validDraft(), ids))
+		if kind != KindInvalid || !slices.Equal(got, []string{"mpnId"}) {
+			t.Errorf("caller MPN IDs %#v: %v %v, want mpnId refused", ids, kind, got)
+		}
+	}
+	c := validDraft()
+	c.MPNID = "x"
+	if _, got := failing(t, ValidateValues(c, nil)); !slices.Equal(got, []string{"mpnId"}) {
+		t.Fatalf("the shape is still checked: %v", got)
+	}
+	// Submit checks a stored claim without a caller: the MPN ID is not
+	// asked of anyone there, every other rule still holds.
+	if err := ValidateComplete(completeClaim()); err != nil {
+		t.Fatalf("complete claim: %v", err)
 	}
 }
 
@@ -300,7 +309,22 @@ func TestIsDNSName(t *testing.T) {
 		{"contoso.-com", false},
 		{"con_toso.com", false},
 		{"con toso.com", false},
-		{"bücher.example", false},
+		// Internationalized names (IDNA 2008 / UTS #46): valid in Unicode
+		// or ASCII form; malformed A-labels and invisible joiners are not.
+		{"bücher.example", true},
+		{"BÜCHER.Example", true},
+		{"münchen.de", true},
+		{"例え.テスト", true},
+		{"xn--r8jz45g.xn--zckzah", true},
+		{"xn--zz.com", false},
+		{"xn--a.com", false},
+		{"a\u200db.com", false},
+		{"bücher..example", false},
+		{"bü cher.example", false},
+		{"bü_cher.example", false},
+		{".bücher.example", false},
+		{"\xff.com", false},
+		{"ab--cd.com", false},
 		{"10.0.0.1", false},
 		{"contoso.123", false},
 		{"contoso.com/path", false},
@@ -311,6 +335,44 @@ func TestIsDNSName(t *testing.T) {
 		if got := IsDNSName(tc.name); got != tc.want {
 			t.Errorf("IsDNSName(%q) = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestDomainASCII(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"contoso.com", "contoso.com"},
+		{"Contoso.COM.", "contoso.com"},
+		{"Bücher.example", "xn--bcher-kva.example"},
+		{"xn--bcher-kva.example", "xn--bcher-kva.example"},
+		{"ｃｏｎｔｏｓｏ.com", "contoso.com"}, // full-width letters map to ASCII
+		{"例え.テスト", "xn--r8jz45g.xn--zckzah"},
+	} {
+		if got, ok := DomainASCII(tc.in); !ok || got != tc.want {
+			t.Errorf("DomainASCII(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
+		}
+	}
+	// 63-octet A-label limit: a Unicode label that fits in characters but
+	// not once encoded is refused.
+	if _, ok := DomainASCII(strings.Repeat("ü", 60) + ".com"); ok {
+		t.Error("a label past 63 octets in ASCII form was accepted")
+	}
+}
+
+func TestNormalizeCanonicalisesAnIDNDomain(t *testing.T) {
+	c := validDraft()
+	c.Customer.Domain = " Bücher.Example. "
+	Normalize(c)
+	if c.Customer.Domain != "xn--bcher-kva.example" {
+		t.Fatalf("domain %q", c.Customer.Domain)
+	}
+	if err := ValidateValues(c, callerMPNs); err != nil {
+		t.Fatal(err)
+	}
+	bad := validDraft()
+	bad.Customer.Domain = " Con_Toso.COM. "
+	Normalize(bad)
+	if bad.Customer.Domain != "con_toso.com" {
+		t.Fatalf("an invalid domain is only trimmed and lowercased: %q", bad.Customer.Domain)
 	}
 }
 
