@@ -2,10 +2,13 @@ package optout_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -50,31 +53,51 @@ func setup(t *testing.T) (*store.Store, *optout.Handler, *partnerMails) {
 	return st, h, mails
 }
 
+var sys = claim.Actor{Type: claim.ActorSystem, ID: "t"}
+
+// step applies action to the stored claim c and commits it with ops.
+func step(t *testing.T, st *store.Store, c *claim.Claim, action claim.Action, at time.Time, ops ...store.Op) *claim.Claim {
+	t.Helper()
+	next := *c
+	ev, err := claim.Apply(&next, action, sys, at, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(context.Background(), store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: ops}); err != nil {
+		t.Fatalf("%s: %v", action, err)
+	}
+	return &next
+}
+
+// notify takes a Submitted claim to PendingCustomer with a fresh token, as
+// the worker does, and returns the claim and the token.
+func notify(t *testing.T, st *store.Store, sub *claim.Claim, at, dl time.Time) (*claim.Claim, string) {
+	t.Helper()
+	token, hash := claim.NewOptOutToken()
+	op, err := st.TokenOp(store.Token{Hash: hash, ClaimID: sub.ID, Version: sub.Version + 1, Deadline: dl, Expires: dl.Add(720 * time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := *sub
+	ev, err := claim.Apply(&next, claim.ActionCustomerNotified, sys, at, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.OptOutDeadline, next.CustomerNotifiedAt = &dl, &at
+	if err := st.Commit(context.Background(), store.Change{Claim: &next, ExpectStatus: sub.Status, ExpectVersion: sub.Version, Event: ev, Ops: []store.Op{op}}); err != nil {
+		t.Fatal(err)
+	}
+	return &next, token
+}
+
 // pending stores a claim the customer was notified of and returns the token.
 func pending(t *testing.T, st *store.Store) (*claim.Claim, string) {
 	t.Helper()
-	ctx := context.Background()
 	c := claimtest.Complete("p1", "40000000-0000-4000-8000-000000000001", notified.Add(-48*time.Hour))
-	if err := st.Create(ctx, c, claim.Event{At: c.CreatedAt, Action: claim.ActionCreated}); err != nil {
+	if err := st.Create(context.Background(), c, claim.Event{At: c.CreatedAt, Action: claim.ActionCreated}); err != nil {
 		t.Fatal(err)
 	}
-	sys := claim.Actor{Type: claim.ActorSystem, ID: "t"}
-	next := *c
-	ev, _ := claim.Apply(&next, claim.ActionSubmitted, sys, notified.Add(-time.Hour), nil)
-	if err := st.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
-		t.Fatal(err)
-	}
-	sub := next
-	notice := sub
-	ev, _ = claim.Apply(&notice, claim.ActionCustomerNotified, sys, notified, nil)
-	dl := deadline
-	notice.OptOutDeadline, notice.CustomerNotifiedAt = &dl, &notified
-	token, hash := claim.NewOptOutToken()
-	op, _ := st.TokenOp(store.Token{Hash: hash, ClaimID: c.ID, Version: notice.Version, Deadline: dl, Expires: dl.Add(720 * time.Hour).Unix()})
-	if err := st.Commit(ctx, store.Change{Claim: &notice, ExpectStatus: sub.Status, ExpectVersion: sub.Version, Event: ev, Ops: []store.Op{op}}); err != nil {
-		t.Fatal(err)
-	}
-	return &notice, token
+	return notify(t, st, step(t, st, c, claim.ActionSubmitted, notified.Add(-time.Hour)), notified, deadline)
 }
 
 func request(method, token string, at time.Time) events.APIGatewayV2HTTPRequest {
@@ -122,11 +145,7 @@ func TestPageThenOptOutThenRepeat(t *testing.T) {
 				t.Fatalf("page lacks %q", want)
 			}
 		}
-		for h, want := range map[string]string{"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer", "Content-Security-Policy": "default-src 'none'"} {
-			if !strings.Contains(resp.Headers[h], want) {
-				t.Fatalf("header %s = %q", h, resp.Headers[h])
-			}
-		}
+		checkPage(t, resp, http.StatusOK)
 	}
 	if s := statusOf(t, st, c.ID); s != claim.StatusPendingCustomer {
 		t.Fatalf("GET changed the claim: %s", s)
@@ -135,6 +154,7 @@ func TestPageThenOptOutThenRepeat(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `id="confirmation"`) {
 		t.Fatalf("POST: %d\n%s", resp.StatusCode, resp.Body)
 	}
+	checkPage(t, resp, http.StatusOK)
 	if s := statusOf(t, st, c.ID); s != claim.StatusOptedOut {
 		t.Fatalf("after POST: %s", s)
 	}
@@ -216,4 +236,194 @@ func TestConcurrentOptOutsRecordOne(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d opted_out events", n)
 	}
+}
+
+var (
+	styleRE = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
+	// Anything that would load, run or style outside the one hashed <style>.
+	forbiddenRE = regexp.MustCompile(`(?i)<script|<link|<img|<iframe|<object|<embed|<base|\ssrc=|\sstyle=|\son[a-z]+=|javascript:|action=`)
+)
+
+// checkPage asserts one opt-out page's status, its exact security headers
+// (the whole set, nothing missing, nothing extra) and the head every page
+// needs: a viewport for phones, robots noindex, and nothing the CSP does not
+// allow (its only style is the one the CSP's hash names).
+func checkPage(t *testing.T, resp events.APIGatewayV2HTTPResponse, status int) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("status %d, want %d\n%s", resp.StatusCode, status, resp.Body)
+	}
+	styles := styleRE.FindAllStringSubmatch(resp.Body, -1)
+	if len(styles) != 1 {
+		t.Fatalf("%d <style> elements, want exactly 1:\n%s", len(styles), resp.Body)
+	}
+	sum := sha256.Sum256([]byte(styles[0][1]))
+	want := map[string]string{
+		"Content-Type": "text/html; charset=utf-8",
+		"Content-Security-Policy": "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
+			"form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+		"Referrer-Policy":        "no-referrer",
+		"X-Robots-Tag":           "noindex, nofollow",
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options":        "DENY",
+		"Cache-Control":          "no-store",
+	}
+	if fmt.Sprint(resp.Headers) != fmt.Sprint(want) {
+		t.Fatalf("headers\n got %v\nwant %v", resp.Headers, want)
+	}
+	if len(resp.MultiValueHeaders) != 0 || len(resp.Cookies) != 0 {
+		t.Fatalf("extra headers %v cookies %v", resp.MultiValueHeaders, resp.Cookies)
+	}
+	for _, tag := range []string{
+		`<meta charset="utf-8">`,
+		`<meta name="viewport" content="width=device-width, initial-scale=1">`,
+		`<meta name="robots" content="noindex, nofollow">`,
+		`<meta name="referrer" content="no-referrer">`,
+	} {
+		if n := strings.Count(resp.Body, tag); n != 1 {
+			t.Fatalf("%q appears %d times, want once:\n%s", tag, n, resp.Body)
+		}
+	}
+	if m := forbiddenRE.FindString(resp.Body); m != "" {
+		t.Fatalf("page has %q, which the CSP forbids or the page must not need:\n%s", m, resp.Body)
+	}
+}
+
+// Every page the link can lead to, error pages too, carries the same
+// headers and head.
+func TestEveryPageIsLockedDown(t *testing.T) {
+	st, h, _ := setup(t)
+	c, token := pending(t, st)
+	at := notified.Add(time.Hour)
+	unknown, _ := claim.NewOptOutToken()
+	checkPage(t, call(t, h, http.MethodGet, unknown, at), http.StatusNotFound)
+	checkPage(t, call(t, h, http.MethodPost, "malformed", at), http.StatusNotFound)
+	checkPage(t, call(t, h, http.MethodPut, token, at), http.StatusMethodNotAllowed)
+	checkPage(t, call(t, h, http.MethodGet, token, deadline), http.StatusGone)
+	checkPage(t, call(t, h, http.MethodGet, token, at), http.StatusOK)
+	checkPage(t, call(t, h, http.MethodPost, token, at), http.StatusOK)
+	checkPage(t, call(t, h, http.MethodGet, token, at), http.StatusOK) // already opted out
+	if s := statusOf(t, st, c.ID); s != claim.StatusOptedOut {
+		t.Fatalf("status %s", s)
+	}
+	// The store failing: the error page.
+	broken := *h
+	broken.Store = store.New(awsclient.DynamoDB(testenv.AWSConfig(t)), "no-such-table")
+	resp := call(t, &broken, http.MethodGet, token, at)
+	checkPage(t, resp, http.StatusInternalServerError)
+	if !strings.Contains(resp.Body, `id="error"`) {
+		t.Fatalf("error page:\n%s", resp.Body)
+	}
+}
+
+// page asks for the link at a moment and asserts the page's status and kind
+// (its marker element), with the headers every page carries.
+func page(t *testing.T, h *optout.Handler, method, token string, at time.Time, status int, marker string) {
+	t.Helper()
+	resp := call(t, h, method, token, at)
+	if resp.StatusCode != status || !strings.Contains(resp.Body, marker) {
+		t.Fatalf("%s at %s: %d, want %d with %s\n%s", method, at.Format(time.RFC3339), resp.StatusCode, status, marker, resp.Body)
+	}
+	checkPage(t, resp, status)
+}
+
+const (
+	formPage = `<form method="post">`
+	donePage = `id="confirmation"`
+	gonePage = `id="gone"`
+	nonePage = `id="notfound"`
+)
+
+// What a link shows, API.md's table, at any age: a token that was never
+// issued is 404; the link the customer opted out with is 200 "already opted
+// out"; past its deadline, or its claim no longer pending (approved,
+// withdrawn, superseded by a newer notification after a dispute), 410;
+// all of it still years after the deadline, long after the 30-day grace at
+// which token items used to expire.
+func TestWhatALinkShowsAtAnyAge(t *testing.T) {
+	st, h, _ := setup(t)
+	ctx := context.Background()
+	at := notified.Add(time.Hour)
+	graceOver := deadline.Add(31 * 24 * time.Hour) // the old TTL grace was 30 days
+	yearsLater := deadline.Add(3 * 365 * 24 * time.Hour)
+
+	t.Run("unknown", func(t *testing.T) {
+		unknown, _ := claim.NewOptOutToken()
+		for _, when := range []time.Time{at, yearsLater} {
+			page(t, h, http.MethodGet, unknown, when, http.StatusNotFound, nonePage)
+			page(t, h, http.MethodPost, unknown, when, http.StatusNotFound, nonePage)
+		}
+	})
+
+	t.Run("opted out", func(t *testing.T) {
+		c, token := pending(t, st)
+		page(t, h, http.MethodPost, token, at, http.StatusOK, donePage)
+		for _, when := range []time.Time{at.Add(time.Minute), deadline, graceOver, yearsLater} {
+			page(t, h, http.MethodGet, token, when, http.StatusOK, donePage)
+			page(t, h, http.MethodPost, token, when, http.StatusOK, donePage)
+		}
+		if evs, _ := st.History(ctx, c.ID); len(evs) != 4 {
+			t.Fatalf("repeats changed the history: %+v", evs)
+		}
+	})
+
+	t.Run("past the deadline", func(t *testing.T) {
+		c, token := pending(t, st) // not finalized yet: still PendingCustomer
+		page(t, h, http.MethodGet, token, deadline.Add(-time.Millisecond), http.StatusOK, formPage)
+		for _, when := range []time.Time{deadline, graceOver, yearsLater} {
+			page(t, h, http.MethodGet, token, when, http.StatusGone, gonePage)
+			page(t, h, http.MethodPost, token, when, http.StatusGone, gonePage)
+		}
+		if s := statusOf(t, st, c.ID); s != claim.StatusPendingCustomer {
+			t.Fatalf("a late POST changed the claim: %s", s)
+		}
+	})
+
+	t.Run("approved", func(t *testing.T) {
+		c, token := pending(t, st)
+		step(t, st, c, claim.ActionApproved, deadline)
+		for _, when := range []time.Time{at, graceOver, yearsLater} {
+			page(t, h, http.MethodGet, token, when, http.StatusGone, gonePage)
+			page(t, h, http.MethodPost, token, when, http.StatusGone, gonePage)
+		}
+		if s := statusOf(t, st, c.ID); s != claim.StatusApproved {
+			t.Fatalf("status %s", s)
+		}
+	})
+
+	t.Run("withdrawn", func(t *testing.T) {
+		c, token := pending(t, st)
+		step(t, st, c, claim.ActionWithdrawn, at)
+		for _, when := range []time.Time{at.Add(time.Minute), yearsLater} {
+			page(t, h, http.MethodGet, token, when, http.StatusGone, gonePage)
+			page(t, h, http.MethodPost, token, when, http.StatusGone, gonePage)
+		}
+		if s := statusOf(t, st, c.ID); s != claim.StatusWithdrawn {
+			t.Fatalf("status %s", s)
+		}
+	})
+
+	t.Run("superseded after a dispute", func(t *testing.T) {
+		c, oldToken := pending(t, st)
+		rejected := step(t, st, c, claim.ActionRejected, at)
+		resubmitted := step(t, st, rejected, claim.ActionDisputed, at.Add(time.Hour))
+		// Being validated again: the old link is gone.
+		page(t, h, http.MethodGet, oldToken, at.Add(2*time.Hour), http.StatusGone, gonePage)
+		renotified := at.Add(3 * time.Hour)
+		newDeadline := deadline.Add(48 * time.Hour)
+		_, newToken := notify(t, st, resubmitted, renotified, newDeadline)
+		// Pending again, with a new link: the old one stays gone, even before
+		// its own deadline; the new one works.
+		page(t, h, http.MethodGet, oldToken, renotified.Add(time.Minute), http.StatusGone, gonePage)
+		page(t, h, http.MethodPost, oldToken, renotified.Add(time.Minute), http.StatusGone, gonePage)
+		if s := statusOf(t, st, c.ID); s != claim.StatusPendingCustomer {
+			t.Fatalf("the old link's POST changed the claim: %s", s)
+		}
+		page(t, h, http.MethodGet, newToken, renotified.Add(time.Minute), http.StatusOK, formPage)
+		page(t, h, http.MethodPost, newToken, renotified.Add(2*time.Minute), http.StatusOK, donePage)
+		for _, when := range []time.Time{renotified.Add(time.Hour), yearsLater} {
+			page(t, h, http.MethodGet, oldToken, when, http.StatusGone, gonePage)
+			page(t, h, http.MethodGet, newToken, when, http.StatusOK, donePage)
+		}
+	})
 }

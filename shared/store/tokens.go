@@ -12,26 +12,38 @@ import (
 
 // Token is an opt-out token's item, keyed by the SHA-256 of the token (the
 // token itself is never stored).
+//
+// A token item lives as long as its claim: it carries no TTL attribute.
+// Every link ever emailed must keep answering what became of its claim
+// (200 "already opted out", 410 expired, withdrawn, decided or replaced);
+// were the item deleted, an old link could only get 404, which API.md keeps
+// for links that never existed. The item is small and written once per
+// notification, and submitted claims are never deleted, so nothing is
+// gained by letting it expire.
 type Token struct {
 	Hash     string    `json:"hash"`
 	ClaimID  string    `json:"claimId"`
 	Version  int64     `json:"claimVersion"` // the claim's version once notified
 	Deadline time.Time `json:"deadline"`
-	Expires  int64     `json:"expiresAt"` // TTL, epoch seconds
+	// Expires is ignored and never stored (see above): the table's TTL
+	// attribute (expiresAt) must not be set on token items.
+	//
+	// Deprecated: kept only so that existing callers still compile.
+	Expires int64 `json:"-"`
 }
 
 // Valid reports whether the token still stands for the claim's current
 // notification: the claim has not changed since it was notified with it.
 func (t *Token) Valid(claimVersion int64) bool { return t.Version == claimVersion }
 
-// TokenOp puts a token item in a claim's transaction. It expires (TTL) a
-// while after the deadline, so that an outdated link still finds its claim
-// and shows that it has passed.
+// TokenOp puts a token item in a claim's transaction, under "no such
+// token yet".
 func (s *Store) TokenOp(t Token) (Op, error) {
 	item, err := marshal(t)
 	if err != nil {
 		return Op{}, fmt.Errorf("marshal token: %w", err)
 	}
+	delete(item, attrExpiresAt) // never a TTL: see Token
 	item[attrPK] = str(tokenPrefix + t.Hash)
 	item[attrSK] = str(tokenSK)
 	item[attrType] = str(typeToken)
@@ -43,9 +55,11 @@ func (s *Store) TokenOp(t Token) (Op, error) {
 	}, nil
 }
 
-// GetToken reads a token item by the token's hash; ErrNotFound when unknown
-// or past its expiry (TTL deletion lags).
-func (s *Store) GetToken(ctx context.Context, hash string, now time.Time) (*Token, error) {
+// GetToken reads a token item by the token's hash; ErrNotFound only when no
+// such token was ever issued. Whether it still counts is the caller's to
+// judge from its claim (Valid, Deadline): a token is never "not found" for
+// being old. The time argument is no longer used (tokens do not expire).
+func (s *Store) GetToken(ctx context.Context, hash string, _ time.Time) (*Token, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: key(tokenPrefix+hash, tokenSK), ConsistentRead: aws.Bool(true),
 	})
@@ -58,9 +72,6 @@ func (s *Store) GetToken(ctx context.Context, hash string, now time.Time) (*Toke
 	var t Token
 	if err := unmarshal(out.Item, &t); err != nil {
 		return nil, fmt.Errorf("decode token: %w", err)
-	}
-	if t.Expires > 0 && now.Unix() >= t.Expires {
-		return nil, fmt.Errorf("token expired: %w", ErrNotFound)
 	}
 	return &t, nil
 }
