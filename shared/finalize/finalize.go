@@ -145,6 +145,19 @@ func (f *Finalizer) decidePage(ctx, runCtx context.Context, page []*claim.Claim,
 		firstErr error
 		sem      = make(chan struct{}, n)
 	)
+	// The association items of the page's approvals, read at once: no
+	// read per claim (a stale one fails its version condition and is read
+	// again).
+	var approvable []*claim.Claim
+	for _, c := range page {
+		if approvableAt(c, now) {
+			approvable = append(approvable, c)
+		}
+	}
+	known, err := f.Store.AssociationsOf(ctx, approvable)
+	if err != nil {
+		return err
+	}
 	stopped := func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -163,7 +176,7 @@ func (f *Finalizer) decidePage(ctx, runCtx context.Context, page []*claim.Claim,
 				if stopped() {
 					return
 				}
-				o, err := f.decide(ctx, c, now)
+				o, err := f.decide(ctx, c, now, known)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -225,15 +238,22 @@ func contested(page []*claim.Claim) [][]*claim.Claim {
 	return groups
 }
 
-func (f *Finalizer) decide(ctx context.Context, c *claim.Claim, now time.Time) (outcome, error) {
+// approvableAt: PendingCustomer, the customer notified, and the opt-out
+// deadline passed at now.
+func approvableAt(c *claim.Claim, now time.Time) bool {
+	return c.Status == claim.StatusPendingCustomer && c.CustomerNotifiedAt != nil &&
+		c.OptOutDeadline != nil && !now.Before(*c.OptOutDeadline)
+}
+
+func (f *Finalizer) decide(ctx context.Context, c *claim.Claim, now time.Time, known map[string]*store.Association) (outcome, error) {
 	var o outcome
 	var err error
 	switch {
 	case c.Status == claim.StatusSubmitted,
 		c.Status == claim.StatusPendingCustomer && c.CustomerNotifiedAt == nil:
 		o, err = f.requeue(ctx, c, now)
-	case c.Status == claim.StatusPendingCustomer && c.OptOutDeadline != nil && !now.Before(*c.OptOutDeadline):
-		o, err = f.approve(ctx, c, now)
+	case approvableAt(c, now):
+		o, err = f.approve(ctx, c, now, known)
 	case c.Status == claim.StatusNeedsInfo && c.RespondBy != nil && !now.Before(*c.RespondBy):
 		o, err = f.reject(ctx, c, now, &claim.StatusReason{Code: claim.ReasonNoResponse,
 			Message: "No response to the request for more information within five business days."})
@@ -258,14 +278,14 @@ func (f *Finalizer) requeue(ctx context.Context, c *claim.Claim, now time.Time) 
 	return requeued, nil
 }
 
-func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time) (outcome, error) {
+func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time, known map[string]*store.Association) (outcome, error) {
 	next := *c
 	ev, err := claim.Apply(&next, claim.ActionApproved, system, now, nil)
 	if err != nil {
 		return skipped, err
 	}
 	next.StatusReason = nil
-	err = f.Store.Approve(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev})
+	err = f.Store.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, known)
 	if errors.Is(err, store.ErrAssociationHeld) {
 		return f.reject(ctx, c, now, &claim.StatusReason{Code: claim.ReasonConflict,
 			Message: "Another partner was associated with one or more of these workloads or subscriptions first."})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -123,11 +124,22 @@ const maxApproveAttempts = 5
 // with ErrAssociationHeld when another partner holds any of them, read
 // before the write and enforced by each item's version condition.
 func (s *Store) Approve(ctx context.Context, ch Change) error {
+	return s.ApproveKnown(ctx, ch, nil)
+}
+
+// ApproveKnown is Approve with association items already read (by
+// AssociationsOf, for a whole page of claims): the first attempt uses them
+// when they cover the claim's keys, and any that changed since fail their
+// version condition, so the next attempt reads them again.
+func (s *Store) ApproveKnown(ctx context.Context, ch Change, known map[string]*Association) error {
 	keys := claim.AssociationKeys(ch.Claim)
 	for attempt := 0; attempt < maxApproveAttempts; attempt++ {
-		items, err := s.associations(ctx, keys)
-		if err != nil {
-			return err
+		items, ok := covered(known, keys)
+		if attempt > 0 || !ok {
+			var err error
+			if items, err = s.associations(ctx, keys); err != nil {
+				return err
+			}
 		}
 		if conflicting(items, keys, ch.Claim.PartnerID) {
 			return fmt.Errorf("claim %s: %w", ch.Claim.ID, ErrAssociationHeld)
@@ -199,4 +211,67 @@ func (s *Store) associationOps(items map[string]*Association, keys []claim.Assoc
 		ops = append(ops, Op{Item: types.TransactWriteItem{Put: put}, OnConditionFailed: errAssocChanged})
 	}
 	return ops, nil
+}
+
+// covered picks the claim's items from known, if known has them all (a nil
+// value: read, and nobody holds anything there).
+func covered(known map[string]*Association, keys []claim.AssociationKey) (map[string]*Association, bool) {
+	if known == nil {
+		return nil, false
+	}
+	items := make(map[string]*Association, len(keys))
+	for _, k := range keys {
+		a, ok := known[k.ItemKey()]
+		if !ok {
+			return nil, false
+		}
+		items[k.ItemKey()] = a
+	}
+	return items, true
+}
+
+// AssociationsOf reads the association items of all the claims' products
+// in as few BatchGetItem calls as DynamoDB allows (100 keys each,
+// consistent reads), so deciding a page of claims needs no read per claim.
+// Every key read is in the result; nil for an item that does not exist.
+func (s *Store) AssociationsOf(ctx context.Context, claims []*claim.Claim) (map[string]*Association, error) {
+	known := map[string]*Association{}
+	var want []string
+	for _, c := range claims {
+		for _, k := range claim.AssociationKeys(c) {
+			if _, ok := known[k.ItemKey()]; !ok {
+				known[k.ItemKey()] = nil
+				want = append(want, k.ItemKey())
+			}
+		}
+	}
+	for len(want) > 0 {
+		n := min(100, len(want))
+		keys := make([]map[string]types.AttributeValue, 0, n)
+		for _, ik := range want[:n] {
+			keys = append(keys, key(assocPK(ik), lockSK))
+		}
+		want = want[n:]
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(req[s.table].Keys) > 0; attempt++ {
+			if attempt > 8 {
+				return nil, fmt.Errorf("batch get associations: unprocessed keys remain")
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, fmt.Errorf("batch get associations: %w", err)
+			}
+			for _, it := range out.Responses[s.table] {
+				var a Association
+				if err := unmarshal(it, &a); err != nil {
+					return nil, fmt.Errorf("decode association: %w", err)
+				}
+				if pk, ok := it[attrPK].(*types.AttributeValueMemberS); ok {
+					known[strings.TrimPrefix(pk.Value, assocPrefix)] = &a
+				}
+			}
+			req = out.UnprocessedKeys
+		}
+	}
+	return known, nil
 }

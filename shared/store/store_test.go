@@ -555,3 +555,44 @@ func TestDeleteDraft(t *testing.T) {
 		t.Fatalf("delete after submit: %v, want ErrLocked", err)
 	}
 }
+
+// Association items read for a whole page (AssociationsOf) decide the
+// first attempt of each approval; one that changed since fails its version
+// condition and is read again, so a stale read never approves a conflict.
+func TestApproveWithItemsReadForAPage(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	tenant := "77777777-7777-7777-7777-777777777777"
+	a := pending(t, s, draft("partner-a", tenant, t0, claim.ProductRef{ID: "teams"}, claim.ProductRef{ID: "intune"}), t0.Add(time.Hour))
+	b := pending(t, s, draft("partner-b", tenant, t0), t0.Add(time.Hour))
+	free := pending(t, s, draft("partner-b", "88888888-8888-8888-8888-888888888888", t0), t0.Add(time.Hour))
+	known, err := s.AssociationsOf(ctx, []*claim.Claim{a, b, free})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(known) != 3 || known[tenant+"#teams"] != nil || known[tenant+"#intune"] != nil {
+		t.Fatalf("before any approval: %v, want three keys read and all free", known)
+	}
+	change := func(c *claim.Claim) store.Change {
+		next := *c
+		ev, err := claim.Apply(&next, claim.ActionApproved, partnerActor, t0.Add(2*time.Hour), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}
+	}
+	if err := s.ApproveKnown(ctx, change(a), known); err != nil {
+		t.Fatalf("approve a: %v", err)
+	}
+	// b's items as read (free) are stale now: a holds teams.
+	if err := s.ApproveKnown(ctx, change(b), known); !errors.Is(err, store.ErrAssociationHeld) {
+		t.Fatalf("approve b with stale items: %v, want ErrAssociationHeld", err)
+	}
+	if err := s.ApproveKnown(ctx, change(free), known); err != nil {
+		t.Fatalf("approve an unrelated claim: %v", err)
+	}
+	known, err = s.AssociationsOf(ctx, []*claim.Claim{a, b})
+	if err != nil || known[tenant+"#teams"] == nil || known[tenant+"#teams"].Holder.ClaimID != a.ID || known[tenant+"#intune"].Holder.ClaimID != a.ID {
+		t.Fatalf("after: %v %v, want both of a's workloads held by a", known, err)
+	}
+}
