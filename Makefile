@@ -1,6 +1,7 @@
 # The project's verbs. `make run` and `make test` are the two the README
-# promises; both install what they need (local/install/install.sh) into the
-# git-ignored .tools folder the first time and reuse it afterwards.
+# promises; both install what they need (local/install/install.sh: make run
+# only its part, make test everything) into the git-ignored .tools folder
+# the first time and reuse it afterwards.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
@@ -10,10 +11,13 @@ export SAM_CLI_TELEMETRY := 0
 # Lambda binaries: static, stripped, without the RPC shim (STYLE.md 8).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: tools build test template-check sam-local lint run token stack fmt fuzz deploy
+.PHONY: tools tools-run build test template-check sam-local lint run token stack fmt fuzz deploy bench
 
-tools: ## install the local stack's tools (pinned, reused when present)
-	@local/install/install.sh
+tools: ## install every tool make test needs (pinned, reused when present)
+	@local/install/install.sh all
+
+tools-run: ## install only what make run needs: Java, DynamoDB Local, LocalStack, SAM CLI (its emulator)
+	@local/install/install.sh run
 
 build: ## compile every package and each function's Lambda binary
 	$(GO) build $(PKGS)
@@ -44,8 +48,8 @@ lint: ## gofmt, vet, staticcheck, and go.mod tidy
 	$(GO) run $(STATICCHECK) $(PKGS)
 	$(GO) mod tidy -diff
 
-run: tools ## the whole system on 127.0.0.1:3000 (PORT=... to move it)
-	$(GO) run ./local/cmd/run
+run: tools-run ## the whole system on 127.0.0.1:3000 (PORT=..., UI_ORIGIN=... for CORS; ARGS="-tenant-lookup ...")
+	$(GO) run ./local/cmd/run $(ARGS)
 
 token: ## a local JWT for the sample partner admin (flags: ARGS="-roles= -partner=other")
 	@$(GO) run ./local/cmd/token $(ARGS)
@@ -55,6 +59,12 @@ stack: tools ## only the emulators, with the template's resources, until Ctrl-C
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+BENCHTIME ?= 1s
+BENCH ?= .
+bench: tools ## the benchmarks (local/bench) against one local stack; writes docs/benchmarks.md
+	BENCH_OUT=$(CURDIR)/docs/benchmarks.md $(GO) run ./local/cmd/stack -- \
+		$(GO) test ./local/bench -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m
 
 FUZZTIME ?= 60s
 fuzz: tools ## run each fuzz target for FUZZTIME (their seed corpora also run in make test)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"sync"
 	"syscall"
@@ -27,6 +28,9 @@ type Function struct {
 	Max     int
 	Timeout time.Duration
 	Log     io.Writer
+	// StartTimeout bounds how long a new instance may take to listen
+	// (0: 10s).
+	StartTimeout time.Duration
 
 	mu       sync.Mutex
 	idle     []*instance
@@ -39,6 +43,7 @@ type Function struct {
 
 type instance struct {
 	cmd  *exec.Cmd
+	addr string // the emulator's host:port
 	url  string
 	done chan struct{}
 }
@@ -80,7 +85,22 @@ func (f *Function) Warm(ctx context.Context) error {
 	return nil
 }
 
+// start starts an instance and waits until it listens. An instance that
+// exits or does not listen in time is killed (its whole process group) and
+// forgotten: it holds no slot of Max and leaves no process behind.
 func (f *Function) start(ctx context.Context) (*instance, error) {
+	in, err := f.spawn()
+	if err != nil {
+		return nil, err
+	}
+	if err := f.waitListening(ctx, in); err != nil {
+		f.kill(in)
+		return nil, err
+	}
+	return in, nil
+}
+
+func (f *Function) spawn() (*instance, error) {
 	emu, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -99,27 +119,36 @@ func (f *Function) start(ctx context.Context) (*instance, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", f.Name, err)
 	}
-	in := &instance{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(emu) + "/2015-03-31/functions/function/invocations", done: make(chan struct{})}
+	in := &instance{cmd: cmd, addr: "127.0.0.1:" + strconv.Itoa(emu), done: make(chan struct{})}
+	in.url = "http://" + in.addr + "/2015-03-31/functions/function/invocations"
 	go func() { _ = cmd.Wait(); close(in.done) }()
 	f.mu.Lock()
 	f.all = append(f.all, in)
 	f.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Second)
+	return in, nil
+}
+
+func (f *Function) waitListening(ctx context.Context, in *instance) error {
+	limit := f.StartTimeout
+	if limit <= 0 {
+		limit = 10 * time.Second
+	}
+	deadline := time.Now().Add(limit)
 	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(emu), 100*time.Millisecond)
+		c, err := net.DialTimeout("tcp", in.addr, 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return in, nil
+			return nil
 		}
 		select {
 		case <-in.done:
-			return nil, fmt.Errorf("%s: the emulator exited at start", f.Name)
+			return fmt.Errorf("%s: the emulator exited at start", f.Name)
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%s: the emulator did not listen within 10s", f.Name)
+			return fmt.Errorf("%s: the emulator did not listen within %s", f.Name, limit)
 		}
 	}
 }
@@ -252,4 +281,55 @@ func (f *Function) Instances() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.all)
+}
+
+// initReport is the emulator's log line closing a function's init phase:
+// from the start of the runtime to its first poll of the runtime API.
+var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+
+// lockedBuffer collects an instance's output while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// ColdStart starts a new instance of the function outside its pool (the
+// same binary and environment), invokes it once with payload, stops it and
+// returns the init duration the emulator reported. A function error is not
+// an error here: init is over before the handler runs.
+func (f *Function) ColdStart(ctx context.Context, payload []byte) (time.Duration, error) {
+	out := &lockedBuffer{}
+	fresh := &Function{Name: f.Name, RIE: f.RIE, Binary: f.Binary, Env: f.Env, Max: 1, Timeout: f.Timeout, Log: out}
+	defer fresh.Close()
+	if _, err := fresh.Invoke(ctx, payload); err != nil && !errors.Is(err, ErrFunctionError) {
+		return 0, err
+	}
+	// The emulator's output reaches the buffer through a pipe: give it a
+	// moment to arrive.
+	var m []string
+	for deadline := time.Now().Add(3 * time.Second); m == nil; {
+		if m = initReport.FindStringSubmatch(out.String()); m == nil {
+			if time.Now().After(deadline) {
+				return 0, fmt.Errorf("%s: the emulator reported no init duration:\n%s", f.Name, out.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	ms, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
 }

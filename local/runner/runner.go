@@ -35,8 +35,11 @@ import (
 
 // Config configures a runner.
 type Config struct {
-	Root         string // repository root
-	Addr         string // listen address, e.g. 127.0.0.1:3000 (port 0: any free port)
+	Root string // repository root
+	Addr string // listen address, e.g. 127.0.0.1:3000 (port 0: any free port)
+	// Listener, when set, is served instead of listening on Addr (a caller
+	// that wants the address before Start returns, e.g. to watch health).
+	Listener     net.Listener
 	JWTSecret    string
 	JWTIssuer    string // checked only when set
 	JWTAudience  string // checked only when set
@@ -46,7 +49,8 @@ type Config struct {
 	// RetryDelay is how soon a failed message comes back (0: the queue's
 	// visibility timeout).
 	RetryDelay time.Duration
-	// Params override template parameters (e.g. TenantLookupEnabled).
+	// Params override template parameters (e.g. TenantLookupEnabled, or
+	// UiOrigin: the origin CORS allows, for the API and the bucket).
 	Params map[string]string
 	// Env adds variables to every function's environment; FunctionEnv to
 	// one function's (by logical id).
@@ -64,21 +68,30 @@ type Runner struct {
 	res       *stack.Resources
 	functions map[string]*Function
 	routes    []*Route
+	cors      *CORS
 	auth      *Authorizer
 	srv       *http.Server
 	ln        net.Listener
 	url       string
 	binDir    string
-	ready     atomic.Bool
+	ready     atomic.Bool  // set once all is started; only then ServeHTTP reads the rest
+	stage     atomic.Value // string: what the runner is starting while not ready
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	log       *slog.Logger
 	closeOnce sync.Once
 }
 
-// Start builds the functions, starts the stack (or uses the one the
-// environment names), provisions the template's resources, starts every
-// function once, and serves.
+// PollerReadyTimeout bounds how long Start waits for the queue poller's
+// first successful receive.
+const PollerReadyTimeout = 30 * time.Second
+
+// Start serves at once (GET /_local/health answers 503, every other
+// request the gateway's 503, until ready), then builds the functions,
+// starts the stack (or uses the one the environment names), provisions the
+// template's resources, starts every function once and the event sources,
+// and returns once the queue poller has received from the queue for the
+// first time: from then on health answers 200.
 func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
@@ -105,28 +118,60 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 	if r.tmpl, err = samtemplate.Load(filepath.Join(cfg.Root, "template.yaml")); err != nil {
 		return nil, err
 	}
-	if r.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	r.stage.Store("listening")
+	if r.ln = cfg.Listener; r.ln == nil {
+		if r.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
 	}
 	r.url = "http://" + r.ln.Addr().String()
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = r.srv.Serve(r.ln) }()
+	r.stage.Store("building the functions")
 	if err := r.build(ctx); err != nil {
 		return nil, err
 	}
+	r.stage.Store("starting the stack and creating the template's resources")
 	if err := r.startStack(ctx); err != nil {
 		return nil, err
 	}
+	if r.cors, err = LoadCORS(r.tmpl, r.res.Refs); err != nil {
+		return nil, err
+	}
+	r.stage.Store("starting the functions")
 	if err := r.startFunctions(ctx); err != nil {
 		return nil, err
 	}
-	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = r.srv.Serve(r.ln) }()
+	r.stage.Store("waiting for the queue poller's first receive")
 	bg, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	if err := r.startEventSources(bg); err != nil {
+	pollers, err := r.startEventSources(bg)
+	if err != nil {
 		return nil, err
+	}
+	timeout := time.NewTimer(PollerReadyTimeout)
+	defer timeout.Stop()
+	for _, p := range pollers {
+		select {
+		case <-p.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-timeout.C:
+			return nil, fmt.Errorf("the queue poller of %s received nothing from %s within %s (see the log)", p.function, p.queue, PollerReadyTimeout)
+		}
 	}
 	r.ready.Store(true)
 	return r, nil
+}
+
+// Ready reports whether the stack, the functions and the queue pollers are
+// all ready (what GET /_local/health answers).
+func (r *Runner) Ready() bool { return r.ready.Load() }
+
+// pollerStart is a started poller and the signal of its first receive.
+type pollerStart struct {
+	function, queue string
+	ready           chan struct{}
 }
 
 // URL is where the runner serves.
@@ -160,10 +205,28 @@ func (r *Runner) build(ctx context.Context) error {
 	for _, f := range r.tmpl.Functions() {
 		pkgs = append(pkgs, "./"+strings.Trim(f.CodeURI, "/"))
 	}
-	args := append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", dir + "/"}, pkgs...)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = r.cfg.Root
+	return goBuild(ctx, r.cfg.Root, "", dir+"/", pkgs...)
+}
+
+// LambdaBuildFlags are the flags every function binary is built with, here
+// and by sam build (through GOFLAGS): static (CGO_ENABLED=0 in the
+// environment), without the RPC shim, without file system paths, stripped.
+var LambdaBuildFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w"}
+
+// BuildFunction compiles the function in codeURI (relative to root) for
+// GOARCH arch (empty: this host's) into out, as sam build does.
+func BuildFunction(ctx context.Context, root, codeURI, arch, out string) error {
+	return goBuild(ctx, root, arch, out, "./"+strings.Trim(codeURI, "/"))
+}
+
+func goBuild(ctx context.Context, root, arch, out string, pkgs ...string) error {
+	args := append(append([]string{"build"}, LambdaBuildFlags...), "-o", out)
+	cmd := exec.CommandContext(ctx, "go", append(args, pkgs...)...)
+	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if arch != "" {
+		cmd.Env = append(cmd.Env, "GOARCH="+arch)
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build functions: %v\n%s", err, out)
 	}
@@ -248,13 +311,17 @@ func (r *Runner) startFunctions(ctx context.Context) error {
 	return nil
 }
 
-func (r *Runner) startEventSources(ctx context.Context) error {
+func (r *Runner) startEventSources(ctx context.Context) ([]pollerStart, error) {
 	sqsClient := awsclient.SQS(mustConfig(ctx))
+	var pollers []pollerStart
 	for _, f := range r.tmpl.Functions() {
 		fn := r.functions[f.ID]
 		if q := f.Queue; q != nil {
-			p := &Poller{SQS: sqsClient, QueueURL: r.res.Refs[q.Queue], QueueARN: r.res.Refs[q.Queue+".Arn"], Region: stack.Region,
-				BatchSize: q.BatchSize, RetryDelay: r.cfg.RetryDelay, Invoke: fn.Invoke, Log: r.log.With("function", f.ID)}
+			ps := pollerStart{function: f.ID, queue: r.res.Refs[q.Queue], ready: make(chan struct{})}
+			pollers = append(pollers, ps)
+			p := &Poller{SQS: sqsClient, QueueURL: ps.queue, QueueARN: r.res.Refs[q.Queue+".Arn"], Region: stack.Region,
+				BatchSize: q.BatchSize, RetryDelay: r.cfg.RetryDelay, Invoke: fn.Invoke, Log: r.log.With("function", f.ID),
+				Ready: func() { close(ps.ready) }}
 			r.wg.Add(1)
 			go func() { defer r.wg.Done(); p.Run(ctx) }()
 		}
@@ -263,7 +330,7 @@ func (r *Runner) startEventSources(ctx context.Context) error {
 			if every == 0 {
 				d, err := RateInterval(s.Expression)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				every = d
 			}
@@ -273,7 +340,7 @@ func (r *Runner) startEventSources(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	return pollers, nil
 }
 
 func mustConfig(ctx context.Context) aws.Config {
@@ -299,6 +366,7 @@ func (r *Runner) schedule(ctx context.Context, fn *Function, every time.Duration
 // Close stops everything the runner started.
 func (r *Runner) Close() {
 	r.closeOnce.Do(func() {
+		r.stage.Store("stopping")
 		r.ready.Store(false)
 		if r.cancel != nil {
 			r.cancel()
@@ -323,26 +391,45 @@ func (r *Runner) Close() {
 	})
 }
 
-// ServeHTTP is the gateway.
+// ServeHTTP is the gateway. Until the runner is ready only health
+// answers (503); everything else gets the gateway's 503.
 func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	switch {
-	case req.URL.Path == "/_local/health":
+	if req.URL.Path == "/_local/health" {
 		r.health(w)
+		return
+	}
+	if !r.ready.Load() {
+		w.Header().Set("Retry-After", "1")
+		gatewayMessage(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	switch {
 	case req.URL.Path == "/_local/emails" && req.Method == http.MethodGet:
 		r.emails(w, req)
-	case req.URL.Path == "/openapi.yaml" && req.Method == http.MethodGet:
+	case req.URL.Path == "/_local/openapi.yaml" && req.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "application/yaml")
 		http.ServeFile(w, req, filepath.Join(r.cfg.Root, "docs", "openapi.yaml"))
 	case strings.HasPrefix(req.URL.Path, "/2015-03-31/functions/"):
 		r.invocation(w, req)
+	case r.cors != nil && isPreflight(req):
+		r.cors.preflight(w, req)
 	default:
-		r.api(w, req)
+		r.api(r.cors.wrap(w, req), req)
 	}
 }
 
+// gatewayMessage is an answer of the gateway itself, byte for byte as API
+// Gateway writes it: {"message":"..."} without a trailing newline.
 func gatewayMessage(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
+	_, _ = w.Write(b)
 }
 
 // maxPayload is API Gateway HTTP API's request payload limit.
@@ -394,9 +481,7 @@ func (r *Runner) invocation(w http.ResponseWriter, req *http.Request) {
 	name, tail, _ := strings.Cut(rest, "/")
 	fn, ok := r.functions[name]
 	if req.Method != http.MethodPost || tail != "invocations" || !ok {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_ = json.NewEncoder(w).Encode(map[string]string{"Type": "User", "Message": "Function not found: " + name})
+		writeJSON(w, http.StatusNotFound, map[string]string{"Type": "User", "Message": "Function not found: " + name})
 		return
 	}
 	payload, err := io.ReadAll(io.LimitReader(req.Body, 6<<20))
@@ -408,13 +493,12 @@ func (r *Runner) invocation(w http.ResponseWriter, req *http.Request) {
 		payload = []byte("{}")
 	}
 	result, err := fn.Invoke(req.Context(), payload)
+	if err != nil && !errors.Is(err, ErrFunctionError) {
+		writeJSON(w, http.StatusBadGateway, map[string]string{"Type": "Service", "Message": err.Error()})
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if err != nil {
-		if !errors.Is(err, ErrFunctionError) {
-			w.WriteHeader(http.StatusBadGateway)
-			_ = json.NewEncoder(w).Encode(map[string]string{"Type": "Service", "Message": err.Error()})
-			return
-		}
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
 	}
 	w.WriteHeader(http.StatusOK)
@@ -422,12 +506,13 @@ func (r *Runner) invocation(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Runner) health(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
 	if !r.ready.Load() {
-		gatewayMessage(w, http.StatusServiceUnavailable, "starting")
+		stage, _ := r.stage.Load().(string)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "starting", "stage": stage})
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": "ready", "functions": len(r.functions), "routes": len(r.routes)})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "functions": len(r.functions), "routes": len(r.routes)})
 }
 
 func (r *Runner) emails(w http.ResponseWriter, req *http.Request) {
@@ -439,8 +524,7 @@ func (r *Runner) emails(w http.ResponseWriter, req *http.Request) {
 	if all == nil {
 		all = []sesmail.Email{}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"items": all})
+	writeJSON(w, http.StatusOK, map[string]any{"items": all})
 }
 
 // Instances is how many instances of a function (logical id) are running.
@@ -449,4 +533,22 @@ func (r *Runner) Instances(id string) int {
 		return f.Instances()
 	}
 	return 0
+}
+
+// ColdStart measures one cold start of function id (a logical id): see
+// Function.ColdStart.
+func (r *Runner) ColdStart(ctx context.Context, id string, payload []byte) (time.Duration, error) {
+	f, ok := r.functions[id]
+	if !ok {
+		return 0, fmt.Errorf("no function %s", id)
+	}
+	return f.ColdStart(ctx, payload)
+}
+
+// Binary is the path of function id's binary as the runner built it.
+func (r *Runner) Binary(id string) string {
+	if f, ok := r.functions[id]; ok {
+		return f.Binary
+	}
+	return ""
 }
