@@ -44,11 +44,38 @@ func (w withRunner) Run() int {
 }
 
 func startRunner(ctx context.Context, prefix string, fnEnv map[string]map[string]string) (*runner.Runner, error) {
-	return runner.Start(ctx, runner.Config{
-		Root: testenv.Root(), Addr: "127.0.0.1:0", Prefix: fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()%1e6),
-		MaxInstances: 3, ScheduleEvery: -1, RetryDelay: time.Second, FunctionEnv: fnEnv,
-		Log: logSink(),
-	})
+	return startRunnerWith(ctx, prefix, runner.Config{FunctionEnv: fnEnv})
+}
+
+// startRunnerWith starts a runner with cfg and the tests' defaults for
+// what cfg leaves unset.
+func startRunnerWith(ctx context.Context, prefix string, cfg runner.Config) (*runner.Runner, error) {
+	cfg.Root = testenv.Root()
+	cfg.Prefix = fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()%1e6)
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.MaxInstances == 0 {
+		cfg.MaxInstances = 3
+	}
+	if cfg.ScheduleEvery == 0 {
+		cfg.ScheduleEvery = -1
+	}
+	if cfg.RetryDelay == 0 {
+		cfg.RetryDelay = time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = logSink()
+	}
+	return runner.Start(ctx, cfg)
+}
+
+// using points the helpers (call, waitStatus, ...) at another runner
+// until the returned func is called.
+func using(r *runner.Runner) (restore func()) {
+	saved := base
+	base = r.URL()
+	return func() { base = saved }
 }
 
 func logSink() io.Writer {

@@ -35,6 +35,9 @@ type Poller struct {
 	RetryDelay time.Duration
 	Invoke     func(ctx context.Context, payload []byte) ([]byte, error)
 	Log        *slog.Logger
+	// Ready, when set, is called once, after the first receive that
+	// succeeded (the runner is healthy only from then on).
+	Ready func()
 }
 
 // Run polls until ctx is done.
@@ -43,6 +46,7 @@ func (p *Poller) Run(ctx context.Context) {
 	if batch < 1 || batch > 10 {
 		batch = 10
 	}
+	ready := p.Ready
 	for ctx.Err() == nil {
 		out, err := p.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    &p.QueueURL,
@@ -57,6 +61,10 @@ func (p *Poller) Run(ctx context.Context) {
 				sleep(ctx, time.Second)
 			}
 			continue
+		}
+		if ready != nil {
+			ready()
+			ready = nil
 		}
 		if len(out.Messages) == 0 {
 			continue

@@ -27,6 +27,7 @@ func run() int {
 	maxInst := flag.Int("max-instances", 4, "instances per function when requests overlap")
 	every := flag.Duration("schedule-every", time.Minute, "how often the finalize schedule fires locally (0: the template's rate)")
 	lookup := flag.Bool("tenant-lookup", false, "check tenant/domain against the identity platform (needs internet)")
+	origin := flag.String("ui-origin", os.Getenv("UI_ORIGIN"), "the partner UI's origin that CORS allows, for the API and the evidence bucket (default: template.yaml's UiOrigin)")
 	flag.Parse()
 
 	root, err := stack.FindRoot()
@@ -40,13 +41,17 @@ func run() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-sigs; cancel() }()
 
-	fmt.Fprintln(os.Stderr, "starting: building the functions, starting DynamoDB Local and LocalStack ...")
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	fmt.Fprintf(os.Stderr, "starting on http://%s (GET /_local/health answers 503 until ready): building the functions, starting DynamoDB Local and LocalStack ...\n", addr)
 	started := time.Now()
+	params := map[string]string{"TenantLookupEnabled": strconv.FormatBool(*lookup)}
+	if *origin != "" {
+		params["UiOrigin"] = *origin
+	}
 	r, err := runner.Start(ctx, runner.Config{
-		Root: root, Addr: "127.0.0.1:" + strconv.Itoa(port), JWTSecret: secret,
+		Root: root, Addr: addr, JWTSecret: secret,
 		JWTIssuer: os.Getenv("LOCAL_JWT_ISSUER"), JWTAudience: os.Getenv("LOCAL_JWT_AUDIENCE"),
-		MaxInstances: *maxInst, ScheduleEvery: *every, Log: os.Stderr,
-		Params: map[string]string{"TenantLookupEnabled": strconv.FormatBool(*lookup)},
+		MaxInstances: *maxInst, ScheduleEvery: *every, Log: os.Stderr, Params: params,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "make run failed: %v\n", err)
@@ -56,12 +61,13 @@ func run() int {
 	token, _ := r.Authorizer().Token(runner.SampleClaims(time.Now()))
 	fmt.Printf(`
 CPOR claims API ready in %s on %s
-  routes:        %d (from template.yaml), OpenAPI at %s/openapi.yaml
+  routes:        %d (from template.yaml), OpenAPI at %s/_local/openapi.yaml
+  CORS origin:   %s (-ui-origin or UI_ORIGIN to change it)
   emails sent:   %s/_local/emails
   health:        %s/_local/health
   functions:     %s/2015-03-31/functions/{LogicalId}/invocations
   finalize:      fires every %s on this clock
-`, time.Since(started).Round(time.Millisecond), r.URL(), len(r.Routes()), r.URL(), r.URL(), r.URL(), r.URL(), *every)
+`, time.Since(started).Round(time.Millisecond), r.URL(), len(r.Routes()), r.URL(), r.Resources().Refs["UiOrigin"], r.URL(), r.URL(), r.URL(), *every)
 	if !*lookup {
 		fmt.Println("  tenant lookup: OFF (no internet here): tenant/domain pairs are not checked; -tenant-lookup turns it on")
 	}
