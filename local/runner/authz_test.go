@@ -71,7 +71,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				u    *user
 			}{{"no token", nil}, {"expired", &expiredUser}, {"wrong signature", &badSig}, {"no exp", &noExpUser}, {"alg none", &noneAlg}, {"garbage", &user{token: "x.y.z"}}} {
 				r := call(t, bad.u, method, p, bodyFor(route))
-				if r.status != 401 || string(r.body) != "{\"message\":\"Unauthorized\"}\n" {
+				if r.status != 401 || string(r.body) != `{"message":"Unauthorized"}` {
 					t.Errorf("%s: %d %s", bad.name, r.status, r.body)
 				}
 			}

@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -54,10 +55,18 @@ func TestRoutesAgreeAcrossTemplateOpenAPIAndRunner(t *testing.T) {
 			}
 		}
 	}
-	// The runner serves the document.
-	resp, err := http.Get(base + "/openapi.yaml")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET /openapi.yaml: %v %v", resp, err)
+	// The runner serves the document among its own endpoints, not as an
+	// API route the template lacks.
+	resp, err := http.Get(base + "/_local/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "openapi:") {
+		t.Fatalf("GET /_local/openapi.yaml: %d %.80s", resp.StatusCode, body)
+	}
+	if r := call(t, nil, "GET", "/openapi.yaml", nil); r.status != 404 || string(r.body) != `{"message":"Not Found"}` {
+		t.Fatalf("GET /openapi.yaml (no such route in the template): %d %s", r.status, r.body)
+	}
 }
