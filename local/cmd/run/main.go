@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -41,15 +42,20 @@ func run() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-sigs; cancel() }()
 
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	fmt.Fprintf(os.Stderr, "starting on http://%s (GET /_local/health answers 503 until ready): building the functions, starting DynamoDB Local and LocalStack ...\n", addr)
+	// Listening here, before Start, gives the real address at once (port 0).
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "make run: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "starting on http://%s (GET /_local/health answers 503 until ready): building the functions, starting DynamoDB Local and LocalStack ...\n", ln.Addr())
 	started := time.Now()
 	params := map[string]string{"TenantLookupEnabled": strconv.FormatBool(*lookup)}
 	if *origin != "" {
 		params["UiOrigin"] = *origin
 	}
 	r, err := runner.Start(ctx, runner.Config{
-		Root: root, Addr: addr, JWTSecret: secret,
+		Root: root, Listener: ln, JWTSecret: secret,
 		JWTIssuer: os.Getenv("LOCAL_JWT_ISSUER"), JWTAudience: os.Getenv("LOCAL_JWT_AUDIENCE"),
 		MaxInstances: *maxInst, ScheduleEvery: *every, Log: os.Stderr, Params: params,
 	})
