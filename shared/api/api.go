@@ -92,6 +92,37 @@ func caller(req events.APIGatewayV2HTTPRequest) (service.Caller, error) {
 	return service.Caller{Sub: p.Sub, PartnerID: p.PartnerID, PartnerName: p.PartnerName, MPNIDs: p.MPNIDs, Admin: p.IsAdmin()}, nil
 }
 
+// writer is the caller of a write route, checked before anything of the
+// request is read: authenticated (401), then an IncentivesAdmin (403). A
+// reader learns nothing from a write route's input rules.
+func writer(req events.APIGatewayV2HTTPRequest) (service.Caller, error) {
+	who, err := caller(req)
+	if err != nil {
+		return who, err
+	}
+	return who, who.RequireAdmin()
+}
+
+// noQuery refuses every query parameter: the write routes and the reads of
+// one resource take none (API.md: unknown query parameters are 400).
+func noQuery(req events.APIGatewayV2HTTPRequest) error {
+	_, err := httpapi.Query(req)
+	return err
+}
+
+// input runs a write route's request checks (query string, headers, body)
+// on a claim: any failure is answered only once the claim is known to be
+// the caller's partner's (404 first), so ids leak nothing. The happy path
+// reads nothing more.
+func (a *API) input(ctx context.Context, who service.Caller, id string, checks ...func() error) error {
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return a.Service.NotFoundFirst(ctx, who, id, err)
+		}
+	}
+	return nil
+}
+
 func claimResponse(status int, c *claim.Claim) events.APIGatewayV2HTTPResponse {
 	return httpapi.JSON(status, c, map[string]string{"ETag": httpapi.ETag(c.Version)})
 }

@@ -14,8 +14,11 @@ import (
 )
 
 func (a *API) create(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	who, err := caller(req)
+	who, err := writer(req)
 	if err != nil {
+		return nil200(), err
+	}
+	if err := noQuery(req); err != nil {
 		return nil200(), err
 	}
 	var f service.Fields
@@ -41,19 +44,27 @@ func (a *API) create(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 }
 
 func (a *API) patch(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	who, err := caller(req)
+	who, err := writer(req)
 	if err != nil {
 		return nil200(), err
 	}
-	patch, err := httpapi.ReadJSONBody(req, "application/json", "application/merge-patch+json")
-	if err != nil {
-		return nil200(), err
-	}
+	id := req.PathParameters["id"]
+	var patch []byte
 	var ifMatch *int64
-	if v, ok, err := httpapi.IfMatch(req); err != nil {
+	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+		func() (err error) {
+			patch, err = httpapi.ReadJSONBody(req, "application/json", "application/merge-patch+json")
+			return err
+		},
+		func() error {
+			v, ok, err := httpapi.IfMatch(req)
+			if ok {
+				ifMatch = &v
+			}
+			return err
+		})
+	if err != nil {
 		return nil200(), err
-	} else if ok {
-		ifMatch = &v
 	}
 	edit := func(cur service.Fields) (service.Fields, error) {
 		orig, err := json.Marshal(cur)
@@ -70,7 +81,7 @@ func (a *API) patch(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		}
 		return next, nil
 	}
-	c, err := a.Service.Update(ctx, who, req.PathParameters["id"], ifMatch, edit, httpapi.RequestTime(req))
+	c, err := a.Service.Update(ctx, who, id, ifMatch, edit, httpapi.RequestTime(req))
 	if err != nil {
 		return nil200(), err
 	}
@@ -78,26 +89,33 @@ func (a *API) patch(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 }
 
 func (a *API) delete(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	who, err := caller(req)
+	who, err := writer(req)
 	if err != nil {
 		return nil200(), err
 	}
-	if err := a.Service.Delete(ctx, who, req.PathParameters["id"]); err != nil {
+	id := req.PathParameters["id"]
+	if err := a.input(ctx, who, id, func() error { return noQuery(req) }); err != nil {
+		return nil200(), err
+	}
+	if err := a.Service.Delete(ctx, who, id); err != nil {
 		return nil200(), err
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{}}, nil
 }
 
 func (a *API) addEvidence(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	who, err := caller(req)
+	who, err := writer(req)
 	if err != nil {
 		return nil200(), err
 	}
+	id := req.PathParameters["id"]
 	var n service.NewEvidence
-	if _, err := httpapi.DecodeJSON(req, &n); err != nil {
+	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+		func() error { _, err := httpapi.DecodeJSON(req, &n); return err })
+	if err != nil {
 		return nil200(), err
 	}
-	out, err := a.Service.AddEvidence(ctx, who, req.PathParameters["id"], n, httpapi.RequestTime(req))
+	out, err := a.Service.AddEvidence(ctx, who, id, n, httpapi.RequestTime(req))
 	if err != nil {
 		return nil200(), err
 	}
@@ -105,14 +123,17 @@ func (a *API) addEvidence(ctx context.Context, req events.APIGatewayV2HTTPReques
 }
 
 func (a *API) submit(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	who, err := caller(req)
+	who, err := writer(req)
 	if err != nil {
 		return nil200(), err
 	}
-	if err := httpapi.EmptyOrJSONObject(req); err != nil {
+	id := req.PathParameters["id"]
+	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+		func() error { return httpapi.EmptyOrJSONObject(req) })
+	if err != nil {
 		return nil200(), err
 	}
-	c, err := a.Service.Submit(ctx, who, req.PathParameters["id"], httpapi.RequestTime(req))
+	c, err := a.Service.Submit(ctx, who, id, httpapi.RequestTime(req))
 	if err != nil {
 		return nil200(), err
 	}
@@ -120,17 +141,20 @@ func (a *API) submit(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 }
 
 func (a *API) respond(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	who, err := caller(req)
+	who, err := writer(req)
 	if err != nil {
 		return nil200(), err
 	}
+	id := req.PathParameters["id"]
 	var body struct {
 		Comment string `json:"comment"`
 	}
-	if _, err := httpapi.DecodeJSON(req, &body); err != nil {
+	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+		func() error { _, err := httpapi.DecodeJSON(req, &body); return err })
+	if err != nil {
 		return nil200(), err
 	}
-	c, err := a.Service.Respond(ctx, who, req.PathParameters["id"], body.Comment, httpapi.RequestTime(req))
+	c, err := a.Service.Respond(ctx, who, id, body.Comment, httpapi.RequestTime(req))
 	if err != nil {
 		return nil200(), err
 	}
@@ -138,14 +162,17 @@ func (a *API) respond(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 }
 
 func (a *API) withdraw(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	who, err := caller(req)
+	who, err := writer(req)
 	if err != nil {
 		return nil200(), err
 	}
-	if err := httpapi.EmptyOrJSONObject(req); err != nil {
+	id := req.PathParameters["id"]
+	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+		func() error { return httpapi.EmptyOrJSONObject(req) })
+	if err != nil {
 		return nil200(), err
 	}
-	c, err := a.Service.Withdraw(ctx, who, req.PathParameters["id"], httpapi.RequestTime(req))
+	c, err := a.Service.Withdraw(ctx, who, id, httpapi.RequestTime(req))
 	if err != nil {
 		return nil200(), err
 	}
@@ -153,17 +180,20 @@ func (a *API) withdraw(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 }
 
 func (a *API) dispute(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	who, err := caller(req)
+	who, err := writer(req)
 	if err != nil {
 		return nil200(), err
 	}
+	id := req.PathParameters["id"]
 	var body struct {
 		Reason string `json:"reason"`
 	}
-	if _, err := httpapi.DecodeJSON(req, &body); err != nil {
+	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+		func() error { _, err := httpapi.DecodeJSON(req, &body); return err })
+	if err != nil {
 		return nil200(), err
 	}
-	c, err := a.Service.Dispute(ctx, who, req.PathParameters["id"], body.Reason, httpapi.RequestTime(req))
+	c, err := a.Service.Dispute(ctx, who, id, body.Reason, httpapi.RequestTime(req))
 	if err != nil {
 		return nil200(), err
 	}

@@ -107,6 +107,20 @@ func CheckDispute(c *Claim, now time.Time) error {
 	return nil
 }
 
+// CheckRespond says whether c may be answered at now (the request's time):
+// NeedsInfo and strictly before its RespondBy. At or after the deadline the
+// answer is refused even while the scheduled run has not yet rejected the
+// claim (no_response): the deadline is the partner's, not the schedule's.
+func CheckRespond(c *Claim, now time.Time) error {
+	if _, err := Next(c.Status, ActionResponded); err != nil {
+		return err
+	}
+	if c.RespondBy != nil && !now.Before(*c.RespondBy) {
+		return &TransitionError{From: c.Status, Action: ActionResponded, Reason: "the respond-by deadline has passed"}
+	}
+	return nil
+}
+
 // Apply moves c to the status action leads to and stamps the times a
 // transition sets. It returns the history event to record with it. The caller
 // persists both in one transaction, guarded by the previous status and

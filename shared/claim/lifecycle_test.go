@@ -281,3 +281,35 @@ func TestTransitionErrorMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRespond(t *testing.T) {
+	by := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	needsInfo := &Claim{Status: StatusNeedsInfo, RespondBy: &by}
+	cases := []struct {
+		name string
+		c    *Claim
+		at   time.Time
+		ok   bool
+	}{
+		{"a day before", needsInfo, by.Add(-24 * time.Hour), true},
+		{"a nanosecond before", needsInfo, by.Add(-1), true},
+		{"at the deadline", needsInfo, by, false},
+		{"after the deadline", needsInfo, by.Add(time.Minute), false},
+		{"Submitted", &Claim{Status: StatusSubmitted}, by.Add(-time.Hour), false},
+		{"Draft", &Claim{Status: StatusDraft}, by.Add(-time.Hour), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckRespond(tc.c, tc.at)
+			if tc.ok != (err == nil) {
+				t.Fatalf("got %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidTransition) {
+				t.Fatalf("%v is not an invalid transition", err)
+			}
+		})
+	}
+	if err := CheckRespond(needsInfo, by); !strings.Contains(err.Error(), "respond-by") {
+		t.Errorf("message %q", err)
+	}
+}

@@ -41,7 +41,10 @@ type API interface {
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, opts ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
 }
+
+var _ API = (*s3.Client)(nil)
 
 // Bucket is the evidence bucket.
 type Bucket struct {
@@ -116,6 +119,34 @@ func (b *Bucket) Stat(ctx context.Context, key string) (Object, error) {
 		return Object{}, fmt.Errorf("head %s: %w", key, err)
 	}
 	return Object{Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType)}, nil
+}
+
+// maxDeleteKeys is how many keys one DeleteObjects request takes.
+const maxDeleteKeys = 1000
+
+// Delete removes the objects under keys (DeleteObjects, quiet mode). A key
+// with no object is not an error (S3 reports deleting nothing as success);
+// any key S3 could not delete is.
+func (b *Bucket) Delete(ctx context.Context, keys ...string) error {
+	for len(keys) > 0 {
+		n := min(len(keys), maxDeleteKeys)
+		ids := make([]types.ObjectIdentifier, n)
+		for i, k := range keys[:n] {
+			ids[i] = types.ObjectIdentifier{Key: aws.String(k)}
+		}
+		keys = keys[n:]
+		out, err := b.api.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: &b.name, Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+		})
+		if err != nil {
+			return fmt.Errorf("delete objects: %w", err)
+		}
+		if len(out.Errors) > 0 {
+			e := out.Errors[0]
+			return fmt.Errorf("delete objects: %d not deleted, first %s: %s %s", len(out.Errors), aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message))
+		}
+	}
+	return nil
 }
 
 // Head reads the first n bytes of an object (to check its real type).

@@ -146,7 +146,13 @@ func (s *Service) Update(ctx context.Context, caller Caller, id string, ifMatch 
 	})
 }
 
-// Delete discards a Draft.
+// Delete discards a Draft, then its evidence objects. The deletion is
+// guarded by the version read, so the evidence list deleted is the
+// discarded claim's whole list (an evidence added meanwhile changes the
+// version and the claim is read again). Objects are deleted after the
+// claim, never before: a claim that was submitted meanwhile keeps its
+// files. A failure to delete them is logged, not answered: the Draft is
+// gone either way.
 func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
 	if err := caller.requireAdmin(); err != nil {
 		return err
@@ -164,7 +170,24 @@ func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
 			backoff(ctx, attempt)
 			continue
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		s.deleteObjects(ctx, c)
+		return nil
+	}
+}
+
+func (s *Service) deleteObjects(ctx context.Context, c *claim.Claim) {
+	if len(c.Evidence) == 0 {
+		return
+	}
+	keys := make([]string, len(c.Evidence))
+	for i, e := range c.Evidence {
+		keys[i] = evidence.Key(c.ID, e.ID)
+	}
+	if err := s.Evidence.Delete(ctx, keys...); err != nil {
+		s.Log.ErrorContext(ctx, "discarded draft's evidence objects not deleted", "claimId", c.ID, "objects", len(keys), "error", err)
 	}
 }
 
@@ -207,11 +230,14 @@ func (n *NewEvidence) validate() error {
 }
 
 // evidenceOpen says whether evidence may still be added: while Draft, while
-// NeedsInfo (until respond) and while a rejection may still be disputed.
+// NeedsInfo and it may still be answered (until respond, before respondBy),
+// and while a rejection may still be disputed.
 func evidenceOpen(c *claim.Claim, now time.Time) bool {
 	switch c.Status {
-	case claim.StatusDraft, claim.StatusNeedsInfo:
+	case claim.StatusDraft:
 		return true
+	case claim.StatusNeedsInfo:
+		return claim.CheckRespond(c, now) == nil
 	case claim.StatusRejected:
 		return claim.CheckDispute(c, now) == nil
 	}
@@ -226,10 +252,7 @@ func (s *Service) AddEvidence(ctx context.Context, caller Caller, id string, n N
 	}
 	if err := n.validate(); err != nil {
 		// A claim of another partner is still 404, before any input error.
-		if _, gerr := s.get(ctx, caller, id); gerr != nil {
-			return nil, gerr
-		}
-		return nil, err
+		return nil, s.NotFoundFirst(ctx, caller, id, err)
 	}
 	now = now.UTC()
 	evID := s.NewID()

@@ -22,7 +22,7 @@ func (s *Service) Submit(ctx context.Context, caller Caller, id string, now time
 func (s *Service) Respond(ctx context.Context, caller Caller, id, comment string, now time.Time) (*claim.Claim, error) {
 	comment, err := statement("comment", comment)
 	if err != nil {
-		return nil, s.notFoundFirst(ctx, caller, id, err)
+		return nil, s.NotFoundFirst(ctx, caller, id, err)
 	}
 	return s.toValidation(ctx, caller, id, claim.ActionResponded, now, map[string]string{"comment": comment})
 }
@@ -32,7 +32,7 @@ func (s *Service) Respond(ctx context.Context, caller Caller, id, comment string
 func (s *Service) Dispute(ctx context.Context, caller Caller, id, reason string, now time.Time) (*claim.Claim, error) {
 	reason, err := statement("reason", reason)
 	if err != nil {
-		return nil, s.notFoundFirst(ctx, caller, id, err)
+		return nil, s.NotFoundFirst(ctx, caller, id, err)
 	}
 	return s.toValidation(ctx, caller, id, claim.ActionDisputed, now, map[string]string{"reason": reason})
 }
@@ -65,8 +65,15 @@ func (s *Service) toValidation(ctx context.Context, caller Caller, id string, ac
 		if _, err := claim.Next(c.Status, action); err != nil {
 			return claim.Event{}, nil, err
 		}
-		if action == claim.ActionDisputed {
+		switch action {
+		case claim.ActionDisputed:
 			if err := claim.CheckDispute(c, now); err != nil {
+				return claim.Event{}, nil, err
+			}
+		case claim.ActionResponded:
+			// Past respondBy the answer is late, even before the scheduled
+			// run rejects the claim (no_response).
+			if err := claim.CheckRespond(c, now); err != nil {
 				return claim.Event{}, nil, err
 			}
 		}
@@ -97,13 +104,4 @@ func statement(field, text string) (string, error) {
 		return "", &claim.ValidationError{Kind: claim.KindInvalid, Errors: []claim.FieldError{{Field: field, Message: "is required"}}}
 	}
 	return t, nil
-}
-
-// notFoundFirst makes another partner's (or a missing) claim 404 before any
-// input error, so a probe learns nothing from the body's validation.
-func (s *Service) notFoundFirst(ctx context.Context, caller Caller, id string, err error) error {
-	if _, gerr := s.get(ctx, caller, id); gerr != nil {
-		return gerr
-	}
-	return err
 }

@@ -38,17 +38,22 @@ type Caller struct {
 
 func (c Caller) actor() claim.Actor { return claim.Actor{Type: claim.ActorPartner, ID: c.Sub} }
 
-func (c Caller) requireAdmin() error {
+// RequireAdmin is nil for an IncentivesAdmin, else ErrForbidden. Every
+// write checks it; the HTTP edge checks it first, before reading a body.
+func (c Caller) RequireAdmin() error {
 	if !c.Admin {
 		return fmt.Errorf("%w: writes need the IncentivesAdmin role", ErrForbidden)
 	}
 	return nil
 }
 
+func (c Caller) requireAdmin() error { return c.RequireAdmin() }
+
 // Evidence is the evidence bucket as the service uses it.
 type Evidence interface {
 	PresignUpload(ctx context.Context, key, contentType string, size int64, now time.Time) (evidence.Upload, error)
 	Stat(ctx context.Context, key string) (evidence.Object, error)
+	Delete(ctx context.Context, keys ...string) error
 	TemplateURL(ctx context.Context) (string, error)
 }
 
@@ -92,6 +97,17 @@ func backoff(ctx context.Context, attempt int) {
 	}
 }
 
+// NotFoundFirst returns the claim's ErrNotFound when id is not a claim of
+// the caller's partner, else err: an input error (a body, a query string)
+// is answered only about the caller's own claims, so a probe learns nothing
+// from it.
+func (s *Service) NotFoundFirst(ctx context.Context, caller Caller, id string, err error) error {
+	if _, gerr := s.get(ctx, caller, id); gerr != nil {
+		return gerr
+	}
+	return err
+}
+
 // get reads a claim of the caller's partner; another partner's claim is not
 // found, so ids leak nothing.
 func (s *Service) get(ctx context.Context, caller Caller, id string) (*claim.Claim, error) {
@@ -107,7 +123,11 @@ func (s *Service) get(ctx context.Context, caller Caller, id string) (*claim.Cla
 
 // change reads the claim, lets fn change a copy and return the event, and
 // commits both under the claim's version; when the claim changed meanwhile
-// it reads again and re-applies fn (unless the caller pinned a version).
+// it reads again and re-applies fn. With ifMatch the version read must be
+// the one pinned: a refused commit is read again like any other, so a
+// racing writer that had not committed (TransactionConflict) or that lost
+// is retried, and ErrVersionMismatch comes only from a version that truly
+// differs.
 func (s *Service) change(ctx context.Context, caller Caller, id string, ifMatch *int64,
 	fn func(c *claim.Claim) (claim.Event, []store.Op, error)) (*claim.Claim, error) {
 	for attempt := 1; ; attempt++ {
@@ -127,8 +147,6 @@ func (s *Service) change(ctx context.Context, caller Caller, id string, ifMatch 
 		switch {
 		case err == nil:
 			return &next, nil
-		case errors.Is(err, store.ErrVersionConflict) && ifMatch != nil:
-			return nil, fmt.Errorf("%w: the claim changed", ErrVersionMismatch)
 		case errors.Is(err, store.ErrVersionConflict) && attempt < maxAttempts:
 			backoff(ctx, attempt)
 			continue
