@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -133,6 +134,41 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 		t.Fatalf("after the batch: %s", got.Status)
 	}
 
+	// A claim whose proof is unreadable needs information; it is answered
+	// (respond-claim.json) with the file still unreadable, rejected at its
+	// respond-by date by the finalize run below, then disputed
+	// (dispute-claim.json).
+	put := func(claimID, evID string, content []byte) {
+		t.Helper()
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.BucketName), Key: aws.String(evidence.Key(claimID, evID)),
+			Body: bytes.NewReader(content), ContentType: aws.String("application/pdf")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	validate := func(claimID string, version any, want claim.Status) {
+		t.Helper()
+		job := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "job-" + claimID, Body: `{"claimId":"` + claimID + `","version":` + itoa(version) + `}`}}}
+		if out, err := worker.Handle(ctx, job); err != nil || len(out.BatchItemFailures) != 0 {
+			t.Fatalf("validating %s: %+v %v", claimID, out, err)
+		}
+		if c, _ := st.Get(ctx, claimID); c.Status != want {
+			t.Fatalf("validated %s: %s, want %s", claimID, c.Status, want)
+		}
+	}
+	asked := serve(create, "create-claim.json", 201, "sample-key-1", "sample-key-3")["id"].(string)
+	serve(create, "patch-claim.json", 200, sampleID, asked)
+	scan := serve(create, "add-evidence.json", 201, sampleID, asked)["evidence"].(map[string]any)
+	put(asked, scan["id"].(string), append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte("x"), 100)...))
+	validate(asked, serve(submit, "submit-claim.json", 202, sampleID, asked)["version"], claim.StatusNeedsInfo)
+	// The answer brings another file, unreadable too.
+	rescan := serve(create, "add-evidence.json", 201, sampleID, asked)["evidence"].(map[string]any)
+	put(asked, rescan["id"].(string), append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte("y"), 100)...))
+	answered := serve(submit, "respond-claim.json", 202, sampleID, asked)
+	if answered["status"] != "Submitted" {
+		t.Fatalf("respond: %v", answered["status"])
+	}
+	validate(asked, answered["version"], claim.StatusNeedsInfo)
+
 	var page events.APIGatewayV2HTTPRequest
 	for _, name := range []string{"optout-page.json", "optout-post.json"} {
 		load(t, name, &page)
@@ -143,11 +179,37 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	}
 	serve(submit, "withdraw-claim.json", 409, sampleID, other) // a Draft cannot be withdrawn
 
+	// Discarding a Draft removes it and its evidence objects.
+	otherEv := serve(create, "add-evidence.json", 201, sampleID, other)["evidence"].(map[string]any)
+	put(other, otherEv["id"].(string), body)
+	serve(create, "delete-claim.json", 204, sampleID, other)
+	serve(history, "get-claim.json", 404, sampleID, other)
+	if _, err := bucket.Stat(ctx, evidence.Key(other, otherEv["id"].(string))); !errors.Is(err, evidence.ErrMissing) {
+		t.Fatalf("the discarded draft's evidence object: %v", err)
+	}
+	if tpl := serve(history, "get-evidence-template.json", 200); !strings.HasPrefix(tpl["url"].(string), "http") {
+		t.Fatalf("evidence template: %v", tpl)
+	}
+
 	var sched events.EventBridgeEvent
 	load(t, "finalize-schedule.json", &sched)
 	r, err := fin.Handle(ctx, sched)
-	if err != nil || r.Approved != 1 {
-		t.Fatalf("finalize at the sample's time (the opt-out deadline): %+v %v", r, err)
+	if err != nil || r.Approved != 1 || r.Rejected != 1 {
+		t.Fatalf("finalize at the sample's time (the opt-out deadline, the respond-by date): %+v %v", r, err)
+	}
+	if c, _ := st.Get(ctx, asked); c.Status != claim.StatusRejected || c.StatusReason.Code != claim.ReasonNoResponse {
+		t.Fatalf("the unanswered claim: %s %+v", c.Status, c.StatusReason)
+	}
+	if d := serve(submit, "dispute-claim.json", 202, sampleID, asked); d["status"] != "Submitted" {
+		t.Fatalf("dispute: %v", d["status"])
+	}
+	ah := serve(history, "get-history.json", 200, sampleID, asked)
+	var askedActions []string
+	for _, e := range ah["items"].([]any) {
+		askedActions = append(askedActions, e.(map[string]any)["action"].(string))
+	}
+	if got := strings.Join(askedActions, ","); got != "created,updated,evidence_added,submitted,more_info_requested,evidence_added,responded,more_info_requested,rejected,disputed" {
+		t.Fatalf("history of the answered claim: %s", got)
 	}
 	h := serve(history, "get-history.json", 200, sampleID, id)
 	var actions []string
