@@ -63,7 +63,9 @@ func claimsFor(t *testing.T, u *user, tenantID string) int {
 	return len(expect(t, call(t, u, "GET", "/claims?limit=100&tenantId="+tenantID, nil), 200).json(t)["items"].([]any))
 }
 
-func tenantOf(body map[string]any) string { return body["customer"].(map[string]any)["tenantId"].(string) }
+func tenantOf(body map[string]any) string {
+	return body["customer"].(map[string]any)["tenantId"].(string)
+}
 
 // A token without mpn_ids (or with an empty list) claims for no MPN ID:
 // 422 invalid_input on mpnId, and nothing is written.
