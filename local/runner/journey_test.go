@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +18,15 @@ import (
 
 type email struct {
 	To      []string `json:"to"`
+	From    string   `json:"from"`
 	Subject string   `json:"subject"`
 	Text    string   `json:"text"`
 	HTML    string   `json:"html"`
 }
 
-func emailsTo(t *testing.T, addr string) []email {
+// mailsTo reads the emails sent to addr back from SES (through the
+// runner's GET /_local/emails), oldest first.
+func mailsTo(t *testing.T, addr string) []email {
 	t.Helper()
 	var out struct {
 		Items []email `json:"items"`
@@ -32,22 +37,49 @@ func emailsTo(t *testing.T, addr string) []email {
 	}
 	var mine []email
 	for _, e := range out.Items {
-		for _, to := range e.To {
-			if to == addr {
-				mine = append(mine, e)
-			}
+		if slices.Contains(e.To, addr) {
+			mine = append(mine, e)
 		}
 	}
 	return mine
 }
 
+// awaitMails polls SES until addr has received exactly the emails with
+// these subjects (in any order: notices may be sent asynchronously), and
+// returns them by subject. An email that never comes, or one too many, fails.
+func awaitMails(t *testing.T, addr string, subjects ...string) map[string]email {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mails := mailsTo(t, addr)
+		got := map[string]email{}
+		var have []string
+		for _, m := range mails {
+			got[m.Subject] = m
+			have = append(have, m.Subject)
+		}
+		want := slices.Clone(subjects)
+		slices.Sort(want)
+		slices.Sort(have)
+		if slices.Equal(have, want) {
+			return got
+		}
+		if len(have) > len(want) || time.Now().After(deadline) {
+			t.Fatalf("emails to %s:\n got %q\nwant %q", addr, have, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 var linkRE = regexp.MustCompile(`https?://[^\s"<>]+/opt-out/[A-Za-z0-9_-]{43}`)
 
-func optOutLink(t *testing.T, addr string) string {
+// customerLink waits for the one customer email to addr and returns its
+// opt-out link, which must be the same in the text and the HTML part.
+func customerLink(t *testing.T, addr string) string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if mails := emailsTo(t, addr); len(mails) > 0 {
+		if mails := mailsTo(t, addr); len(mails) > 0 {
 			if len(mails) != 1 {
 				t.Fatalf("%d emails to %s, want 1", len(mails), addr)
 			}
@@ -80,21 +112,69 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 	return ctx, func() { cancelCtx(); cancelAlloc() }
 }
 
+// event is one history item as the API returns it.
+type event struct {
+	At         string `json:"at"`
+	Action     string `json:"action"`
+	FromStatus string `json:"fromStatus"`
+	ToStatus   string `json:"toStatus"`
+	Actor      struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	} `json:"actor"`
+}
+
+// history reads a claim's history and checks that its times are RFC 3339
+// UTC instants in order (parsed: RFC3339Nano text has a variable width and
+// does not sort as text).
+func history(t *testing.T, u *user, id string) []event {
+	t.Helper()
+	var out struct {
+		Items []event `json:"items"`
+	}
+	if err := json.Unmarshal(expect(t, call(t, u, "GET", "/claims/"+id+"/history", nil), 200).body, &out); err != nil {
+		t.Fatal(err)
+	}
+	var last time.Time
+	for i, e := range out.Items {
+		at, err := time.Parse(time.RFC3339Nano, e.At)
+		if err != nil || !strings.HasSuffix(e.At, "Z") {
+			t.Fatalf("event %d of %s: time %q is not RFC 3339 UTC: %v", i, id, e.At, err)
+		}
+		if at.Before(last) {
+			t.Fatalf("history of %s out of order: event %d at %s before %s", id, i, e.At, last.Format(time.RFC3339Nano))
+		}
+		last = at
+	}
+	return out.Items
+}
+
+// historyOf is a claim's history as "action:actorType,...", in order.
 func historyOf(t *testing.T, u *user, id string) string {
 	t.Helper()
-	items := expect(t, call(t, u, "GET", "/claims/"+id+"/history", nil), 200).json(t)["items"].([]any)
 	var parts []string
-	var last string
-	for _, e := range items {
-		m := e.(map[string]any)
-		if at := m["at"].(string); at < last {
-			t.Fatalf("history out of order at %s", at)
-		} else {
-			last = at
-		}
-		parts = append(parts, m["action"].(string)+":"+m["actor"].(map[string]any)["type"].(string))
+	for _, e := range history(t, u, id) {
+		parts = append(parts, e.Action+":"+e.Actor.Type)
 	}
 	return strings.Join(parts, ",")
+}
+
+// wantHistory checks a claim's whole history, in order: each step as
+// "action from>to actorType" (from is empty for created). A partner's
+// steps must name the user who took them.
+func wantHistory(t *testing.T, u *user, id, sub string, steps ...string) {
+	t.Helper()
+	evs := history(t, u, id)
+	var got []string
+	for _, e := range evs {
+		got = append(got, fmt.Sprintf("%s %s>%s %s", e.Action, e.FromStatus, e.ToStatus, e.Actor.Type))
+		if e.Actor.Type == "partner" && e.Actor.ID != sub {
+			t.Errorf("%s: %s by partner %q, want %q", id, e.Action, e.Actor.ID, sub)
+		}
+	}
+	if !slices.Equal(got, steps) {
+		t.Errorf("history of %s:\n got %q\nwant %q", id, got, steps)
+	}
 }
 
 func withBody(t *testing.T, u *user, mutate func(map[string]any)) string {
@@ -110,32 +190,77 @@ func submitWith(t *testing.T, u *user, id string, content []byte) {
 	expect(t, call(t, u, "POST", "/claims/"+id+"/submit", nil), 202)
 }
 
+// Partner-typed text with markup: stored as text, escaped in every HTML
+// part, verbatim in subjects and text parts.
+const (
+	markupName    = `Teams <b>rollout</b> & co`
+	markupContact = `Pat <i>Lee</i>`
+)
+
+// partnerMail checks one partner notice: from the sender, to the partner
+// contact only, the partner's text escaped in the HTML part, and each of
+// must in both parts (escaped in the HTML).
+func partnerMail(t *testing.T, what string, m email, to string, must ...string) {
+	t.Helper()
+	if m.From != rt.Resources().Sender || !slices.Equal(m.To, []string{to}) {
+		t.Errorf("%s: from %q to %q, want from %q to [%s]", what, m.From, m.To, rt.Resources().Sender, to)
+	}
+	for _, raw := range []string{"<b>", "<i>", "</b>", "</i>"} {
+		if strings.Contains(m.HTML, raw) {
+			t.Errorf("%s: partner-typed %q reached the HTML part unescaped:\n%s", what, raw, m.HTML)
+		}
+	}
+	for _, s := range append([]string{markupName, markupContact}, must...) {
+		if !strings.Contains(m.Text, s) {
+			t.Errorf("%s: text part lacks %q:\n%s", what, s, m.Text)
+		}
+		if esc := template.HTMLEscapeString(s); !strings.Contains(m.HTML, esc) {
+			t.Errorf("%s: HTML part lacks %q:\n%s", what, esc, m.HTML)
+		}
+	}
+}
+
 // The journey, over HTTP only, through the real binaries: a claim opted out
 // by the customer in Chromium, one approved by finalize, a competitor for
 // the same workload rejected, a NeedsInfo answered and approved, one left
-// unanswered and rejected; every history complete and in order.
+// unanswered, rejected, disputed and validated again; every history whole
+// and in order, and every partner notice read back from SES.
 func TestJourney(t *testing.T) {
 	p1 := newUser(t, "journey-fabrikam", true)
 	p2 := newUser(t, "journey-northwind", true)
+	sub1, sub2 := "user@journey-fabrikam.example", "user@journey-northwind.example"
 	stamp := time.Now().UnixNano() % 1e9
 	tenant := func(n int) string { return fmt.Sprintf("%08d-1111-4111-8111-%012d", n, stamp) }
+	// Every claim has its own contacts, so that each email is known by its
+	// recipient.
+	contact := func(b map[string]any, tag string) string {
+		addr := fmt.Sprintf("pat.%s.%d@fabrikam.example", tag, stamp)
+		b["name"] = markupName
+		b["partnerContact"] = map[string]any{"name": markupContact, "email": addr}
+		b["customerContact"] = map[string]any{"name": "Ana", "title": "CIO", "email": fmt.Sprintf("ana.%s.%d@contoso.example", tag, stamp)}
+		return addr
+	}
+	var mailA, mailB, mailC, mailD, mailE string
 
 	// A: the customer opts out in the browser.
 	optedOut := withBody(t, &p1, func(b map[string]any) {
+		mailA = contact(b, "a")
 		b["customer"] = map[string]any{"tenantId": tenant(1), "domain": "alpha.onmicrosoft.com", "name": "Alpha <Ltd>"}
 	})
 	submitWith(t, &p1, optedOut, pdf)
 	// B and C: two partners, one workload, one tenant.
 	shared := map[string]any{"tenantId": tenant(2), "domain": "beta.onmicrosoft.com"}
-	first := withBody(t, &p1, func(b map[string]any) { b["customer"] = shared })
-	second := withBody(t, &p2, func(b map[string]any) { b["customer"] = shared })
+	first := withBody(t, &p1, func(b map[string]any) { mailB = contact(b, "b"); b["customer"] = shared })
+	second := withBody(t, &p2, func(b map[string]any) { mailC = contact(b, "c"); b["customer"] = shared })
 	submitWith(t, &p1, first, pdf)
 	submitWith(t, &p2, second, pdf)
 	// D: unreadable evidence, then answered. E: unreadable and never answered.
 	answered := withBody(t, &p2, func(b map[string]any) {
+		mailD = contact(b, "d")
 		b["customer"] = map[string]any{"tenantId": tenant(3), "domain": "gamma.onmicrosoft.com"}
 	})
 	ignored := withBody(t, &p2, func(b map[string]any) {
+		mailE = contact(b, "e")
 		b["customer"] = map[string]any{"tenantId": tenant(4), "domain": "delta.onmicrosoft.com"}
 	})
 	notPDF := []byte("\x89PNG\r\n\x1a\n this is not the declared PDF")
@@ -144,7 +269,12 @@ func TestJourney(t *testing.T) {
 
 	c := waitStatus(t, &p1, optedOut, "PendingCustomer")
 	addr := c["customerContact"].(map[string]any)["email"].(string)
-	link := optOutLink(t, addr)
+	link := customerLink(t, addr)
+	notice := mailsTo(t, addr)[0]
+	if strings.Contains(notice.HTML, "<Partners>") || !strings.Contains(notice.HTML, "journey-fabrikam &lt;Partners&gt;") ||
+		strings.Contains(notice.HTML, "<Ltd>") || !strings.Contains(notice.HTML, "Alpha &lt;Ltd&gt;") {
+		t.Errorf("customer notice: partner and customer names must be escaped in the HTML part:\n%s", notice.HTML)
+	}
 
 	ctx, cancel := browser(t)
 	defer cancel()
@@ -186,7 +316,17 @@ func TestJourney(t *testing.T) {
 	if d["statusReason"].(map[string]any)["code"] != "evidence_invalid" || d["respondBy"] == nil {
 		t.Fatalf("needs info: %v", d)
 	}
-	waitStatus(t, &p2, ignored, "NeedsInfo")
+	e := waitStatus(t, &p2, ignored, "NeedsInfo")
+	respondBy := map[string]string{}
+	for id, cl := range map[string]map[string]any{answered: d, ignored: e} {
+		at, err := time.Parse(time.RFC3339, cl["respondBy"].(string))
+		if err != nil {
+			t.Fatalf("respondBy %v: %v", cl["respondBy"], err)
+		}
+		// Shown in the business time zone (template.yaml's BusinessTimeZone).
+		la, _ := time.LoadLocation("America/Los_Angeles")
+		respondBy[id] = at.In(la).Format("Monday 2 January 2006 15:04 MST")
+	}
 	upload(t, &p2, answered, pdf)
 	// The first, unreadable file stays on record; the answer adds a good one.
 	expect(t, call(t, &p2, "POST", "/claims/"+answered+"/respond", map[string]any{"comment": "Signed SOW attached.\nThanks."}), 202)
@@ -210,40 +350,34 @@ func TestJourney(t *testing.T) {
 	if statuses := b["status"].(string) + "/" + cc["status"].(string); statuses != "Approved/Rejected" && statuses != "Rejected/Approved" {
 		t.Fatalf("competitors: %s", statuses)
 	}
+	winner, loserID, wp, lp, wsub, lsub, wmail, lmail := first, second, &p1, &p2, sub1, sub2, mailB, mailC
 	loser := cc
 	if b["status"] == "Rejected" {
+		winner, loserID, wp, lp, wsub, lsub, wmail, lmail = second, first, &p2, &p1, sub2, sub1, mailC, mailB
 		loser = b
 	}
 	if loser["statusReason"].(map[string]any)["code"] != "conflict" {
 		t.Fatalf("loser's reason %v", loser["statusReason"])
 	}
-	e := expect(t, call(t, &p2, "GET", "/claims/"+ignored, nil), 200).json(t)
-	if e["status"] != "Rejected" || e["statusReason"].(map[string]any)["code"] != "no_response" {
-		t.Fatalf("unanswered: %v %v", e["status"], e["statusReason"])
-	}
-	if got := historyOf(t, &p1, optedOut); got != "created:partner,evidence_added:partner,submitted:partner,customer_notified:system,opted_out:customer" {
-		t.Errorf("opted out: %s", got)
+	ee := expect(t, call(t, &p2, "GET", "/claims/"+ignored, nil), 200).json(t)
+	if ee["status"] != "Rejected" || ee["statusReason"].(map[string]any)["code"] != "no_response" {
+		t.Fatalf("unanswered: %v %v", ee["status"], ee["statusReason"])
 	}
 	if d := expect(t, call(t, &p2, "GET", "/claims/"+answered, nil), 200).json(t); d["status"] != "Approved" {
 		t.Errorf("answered: %v", d["status"])
 	}
-	if got := historyOf(t, &p2, answered); got != "created:partner,evidence_added:partner,submitted:partner,more_info_requested:system,"+
-		"evidence_added:partner,responded:partner,customer_notified:system,approved:system" {
-		t.Errorf("answered: %s", got)
-	}
-	winner, loserID, wp, lp := first, second, &p1, &p2
-	if b["status"] == "Rejected" {
-		winner, loserID, wp, lp = second, first, &p2, &p1
-	}
-	if got := historyOf(t, wp, winner); !strings.HasSuffix(got, "customer_notified:system,approved:system") {
-		t.Errorf("winner: %s", got)
-	}
-	if got := historyOf(t, lp, loserID); !strings.HasSuffix(got, "customer_notified:system,rejected:system") {
-		t.Errorf("loser: %s", got)
-	}
-	if got := historyOf(t, &p2, ignored); got != "created:partner,evidence_added:partner,submitted:partner,more_info_requested:system,rejected:system" {
-		t.Errorf("ignored: %s", got)
-	}
+
+	// Every history, whole and in order.
+	created, evidence, submitted := "created >Draft partner", "evidence_added Draft>Draft partner", "submitted Draft>Submitted partner"
+	notified := "customer_notified Submitted>PendingCustomer system"
+	wantHistory(t, &p1, optedOut, sub1, created, evidence, submitted, notified, "opted_out PendingCustomer>OptedOut customer")
+	wantHistory(t, wp, winner, wsub, created, evidence, submitted, notified, "approved PendingCustomer>Approved system")
+	wantHistory(t, lp, loserID, lsub, created, evidence, submitted, notified, "rejected PendingCustomer>Rejected system")
+	wantHistory(t, &p2, answered, sub2, created, evidence, submitted, "more_info_requested Submitted>NeedsInfo system",
+		"evidence_added NeedsInfo>NeedsInfo partner", "responded NeedsInfo>Submitted partner", notified, "approved PendingCustomer>Approved system")
+	ignoredSteps := []string{created, evidence, submitted, "more_info_requested Submitted>NeedsInfo system", "rejected NeedsInfo>Rejected system"}
+	wantHistory(t, &p2, ignored, sub2, ignoredSteps...)
+
 	// A rejection (not an opt-out) may be disputed within 30 days: with a
 	// readable proof added, it goes back through validation.
 	upload(t, &p2, ignored, pdf)
@@ -252,9 +386,29 @@ func TestJourney(t *testing.T) {
 		t.Fatalf("dispute: %v", dc)
 	}
 	waitStatus(t, &p2, ignored, "PendingCustomer")
+	wantHistory(t, &p2, ignored, sub2, append(ignoredSteps, "evidence_added Rejected>Rejected partner",
+		"disputed Rejected>Submitted partner", notified)...)
 	if r := call(t, &p1, "POST", "/claims/"+optedOut+"/dispute", map[string]any{"reason": "x"}); r.status != 409 || r.code(t) != "invalid_transition" {
 		t.Fatalf("dispute of an opt-out: %d %s", r.status, r.body)
 	}
+
+	// The partner notices, read back from SES: each contact got exactly its
+	// claim's notices.
+	needsInfo := `Action required: claim "` + markupName + `" needs more information`
+	decided := func(outcome string) string { return `Claim "` + markupName + `": ` + outcome }
+	reason := func(cl map[string]any) string { return cl["statusReason"].(map[string]any)["message"].(string) }
+	m := awaitMails(t, mailA, decided("closed: the customer opted out"))
+	partnerMail(t, "opted out", m[decided("closed: the customer opted out")], mailA, "alpha.onmicrosoft.com")
+	m = awaitMails(t, wmail, decided("approved"))
+	partnerMail(t, "approved", m[decided("approved")], wmail, winner)
+	m = awaitMails(t, lmail, decided("rejected"))
+	partnerMail(t, "conflict", m[decided("rejected")], lmail, loserID, "Reason: "+reason(loser))
+	m = awaitMails(t, mailD, needsInfo, decided("approved"))
+	partnerMail(t, "needs info", m[needsInfo], mailD, respondBy[answered], reason(d))
+	partnerMail(t, "approved after an answer", m[decided("approved")], mailD, answered)
+	m = awaitMails(t, mailE, needsInfo, decided("rejected"))
+	partnerMail(t, "needs info", m[needsInfo], mailE, respondBy[ignored], reason(e))
+	partnerMail(t, "no response", m[decided("rejected")], mailE, ignored, "Reason: "+reason(ee))
 }
 
 func runVoid(ctx context.Context, a chromedp.Action[chromedp.Void]) error {
