@@ -46,12 +46,12 @@ func corsHeaders(h http.Header) map[string]string {
 }
 
 // The runner plays the template's CORS as API Gateway does; the runner of
-// TestMain runs with the UiOrigin parameter's default.
+// TestMain runs with the UiOrigin parameter's local value.
 func TestCORSFromTheTemplate(t *testing.T) {
 	conf := templateCORS(t)
 	origin := testenv.Template().Parameters["UiOrigin"]
 	if origin == "" {
-		t.Fatal("UiOrigin has no default")
+		t.Fatal("UiOrigin has no local value")
 	}
 	checkCORS(t, origin, "https://evil.example")
 

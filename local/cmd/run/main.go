@@ -28,7 +28,7 @@ func run() int {
 	maxInst := flag.Int("max-instances", 4, "instances per function when requests overlap")
 	every := flag.Duration("schedule-every", time.Minute, "how often the finalize schedule fires locally (0: the template's rate)")
 	lookup := flag.Bool("tenant-lookup", false, "check tenant/domain against the identity platform (needs internet)")
-	origin := flag.String("ui-origin", os.Getenv("UI_ORIGIN"), "the partner UI's origin that CORS allows, for the API and the evidence bucket (default: template.yaml's UiOrigin)")
+	origin := flag.String("ui-origin", os.Getenv("UI_ORIGIN"), "the partner UI's origin that CORS allows, for the API and the evidence bucket (default: the UiOrigin parameter's local value)")
 	flag.Parse()
 
 	root, err := stack.FindRoot()
