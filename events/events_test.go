@@ -191,7 +191,7 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 		t.Fatalf("evidence template: %v", tpl)
 	}
 
-	var sched events.EventBridgeEvent
+	var sched finalize.Event // what EventBridge Scheduler sends for template.yaml's Input
 	load(t, "finalize-schedule.json", &sched)
 	r, err := fin.Handle(ctx, sched)
 	if err != nil || r.Approved != 1 || r.Rejected != 1 {

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,13 +30,26 @@ func RateInterval(expr string) (time.Duration, error) {
 	return time.Duration(n) * unit, nil
 }
 
-// ScheduledEvent is the event EventBridge Scheduler sends a function: its
-// "time" is the firing time (finalize takes "now" from it).
-func ScheduledEvent(at time.Time, region, scheduleARN string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"version": "0", "id": uuid.NewString(), "detail-type": "Scheduled Event", "source": "aws.scheduler",
-		"account": "000000000000", "time": at.UTC().Format(time.RFC3339), "region": region,
-		"resources": []string{scheduleARN}, "detail": map[string]any{},
-	})
-	return b
+// FinalizeInput is template.yaml's FinalizeSchedule Input (a test in
+// local/samtemplate keeps the two equal).
+const FinalizeInput = `{"scheduledTime":"<aws.scheduler.scheduled-time>","scheduleArn":"<aws.scheduler.schedule-arn>","executionId":"<aws.scheduler.execution-id>"}`
+
+// SchedulerInput is what EventBridge Scheduler sends its target for a
+// schedule's Input: the Input verbatim (no EventBridge envelope), its
+// context attributes replaced.
+func SchedulerInput(input string, at time.Time, scheduleARN, executionID string) []byte {
+	return []byte(strings.NewReplacer(
+		"<aws.scheduler.scheduled-time>", at.UTC().Format(time.RFC3339),
+		"<aws.scheduler.schedule-arn>", scheduleARN,
+		"<aws.scheduler.execution-id>", executionID,
+		"<aws.scheduler.attempt-number>", "1",
+	).Replace(input))
+}
+
+// ScheduledEvent is the event EventBridge Scheduler sends FinalizeFunction
+// at a firing time: FinalizeInput, whose scheduledTime is the firing time
+// (finalize takes "now" from it). The region is part of scheduleARN.
+func ScheduledEvent(at time.Time, _ string, scheduleARN string) []byte {
+	id := strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
+	return SchedulerInput(FinalizeInput, at, scheduleARN, id)
 }

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/queue"
 	"github.com/cpor-claims/claims/shared/store"
@@ -82,14 +80,40 @@ func (r *Result) add(o outcome) {
 
 var system = claim.Actor{Type: claim.ActorSystem, ID: "finalize"}
 
-// Handle runs once. "Now" is the event's time (the schedule's firing time),
-// so tests move the clock through the event.
-func (f *Finalizer) Handle(ctx context.Context, ev events.EventBridgeEvent) (Result, error) {
-	now := ev.Time
-	if now.IsZero() {
-		now = f.Clock()
+// Event is what starts a run. EventBridge Scheduler sends its target the
+// schedule's Input verbatim, with no EventBridge envelope: template.yaml's
+// Input carries the firing time as scheduledTime (the context attribute
+// <aws.scheduler.scheduled-time>), the schedule's ARN and the execution id.
+// An EventBridge envelope (a rule's event, or a hand-made {"time": ...} sent
+// to the local runner's invocation endpoint) is accepted too, through its
+// time.
+type Event struct {
+	ScheduledTime time.Time `json:"scheduledTime"`
+	ScheduleARN   string    `json:"scheduleArn,omitempty"`
+	ExecutionID   string    `json:"executionId,omitempty"`
+	// Time is an EventBridge envelope's time.
+	Time time.Time `json:"time"`
+}
+
+// Now is the moment the event stands for: the scheduled time, else the
+// envelope's time; zero when it carries neither.
+func (e Event) Now() time.Time {
+	if !e.ScheduledTime.IsZero() {
+		return e.ScheduledTime.UTC()
 	}
-	return f.Run(ctx, now.UTC())
+	return e.Time.UTC()
+}
+
+// Handle runs once. "Now" is the event's time (the schedule's firing time),
+// so tests move the clock through the event. An event without one (an
+// empty test invocation) runs at the wall clock, and says so.
+func (f *Finalizer) Handle(ctx context.Context, ev Event) (Result, error) {
+	now := ev.Now()
+	if now.IsZero() {
+		now = f.Clock().UTC()
+		f.Log.WarnContext(ctx, "finalize event carries no scheduledTime or time: running at the wall clock", "now", now)
+	}
+	return f.Run(ctx, now)
 }
 
 // Run decides what is due at now. It stops starting decisions once the

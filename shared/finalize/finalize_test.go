@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
@@ -113,7 +111,7 @@ func TestDecidesWhatIsDueAndNothingElse(t *testing.T) {
 	answering := seed(t, st, "p2", tenant, "onedrive", t0.Add(time.Hour), claim.ActionSubmitted, claim.ActionMoreInfoRequested)
 	stuck := seed(t, st, "p2", tenant, "sharepoint-online", time.Time{}, claim.ActionSubmitted) // job overdue (submitted 10 days ago)
 
-	res, err := f.Handle(context.Background(), events.EventBridgeEvent{Time: t0})
+	res, err := f.Handle(context.Background(), finalize.Event{ScheduledTime: t0}) // as EventBridge Scheduler sends it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +130,7 @@ func TestDecidesWhatIsDueAndNothingElse(t *testing.T) {
 		t.Fatalf("re-queued %+v, want the stuck claim's job", jobs.jobs)
 	}
 	// A second run at the same time finds nothing left to do.
-	res, err = f.Handle(context.Background(), events.EventBridgeEvent{Time: t0})
+	res, err = f.Handle(context.Background(), finalize.Event{Time: t0}) // an EventBridge envelope's time
 	if err != nil || res.Approved+res.Rejected+res.Requeued != 0 {
 		t.Fatalf("second run %+v %v", res, err)
 	}
