@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // MaxSize is the largest evidence file accepted: 10 MiB.
@@ -110,10 +112,17 @@ type Object struct {
 var ErrMissing = errors.New("evidence object missing")
 
 // Stat reads an object's size and type (HeadObject); ErrMissing when absent.
+//
+// S3 answers a HEAD of a missing key 404 only to a caller allowed
+// s3:ListBucket on the key's prefix, and 403 to anyone else. template.yaml
+// grants that ListBucket to every function that calls Stat; a 403 is taken
+// as missing too, because a HEAD answer has no body to tell "denied" from
+// "not there", and an upload that never arrived must read as not uploaded,
+// not fail the request.
 func (b *Bucket) Stat(ctx context.Context, key string) (Object, error) {
 	out, err := b.api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.name, Key: &key})
 	if err != nil {
-		if isNotFound(err) {
+		if isNotFound(err) || isForbidden(err) {
 			return Object{}, ErrMissing
 		}
 		return Object{}, fmt.Errorf("head %s: %w", key, err)
@@ -172,6 +181,17 @@ func isNotFound(err error) bool {
 	}
 	var ae smithy.APIError
 	return errors.As(err, &ae) && (ae.ErrorCode() == "NotFound" || ae.ErrorCode() == "NoSuchKey")
+}
+
+// isForbidden: S3 refused the request (403). For a HEAD the SDK has only the
+// status to go by (code "Forbidden"); other requests carry "AccessDenied".
+func isForbidden(err error) bool {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden {
+		return true
+	}
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "Forbidden" || ae.ErrorCode() == "AccessDenied")
 }
 
 // SniffLen is how many leading bytes Matches needs.
