@@ -32,13 +32,24 @@ sam-local: tools ## sam local start-api on a Docker engine (started here if none
 	$(GO) run ./local/cmd/samlocal -port $(or $(SAM_PORT),3001) start-api
 
 SAM := .tools/sam/bin/sam
+SAM_PYTHON := .tools/sam/bin/python
 SAM_BUILD_DIR := .aws-sam/build
 ARCH ?= arm64
-template-check: tools ## sam validate (lint and plain), cfn-lint, sam build for $(ARCH) and its binaries checked
+# Every `sam build` (template-check, deploy; local/cmd/samlocal sets the same):
+# static, -trimpath, without the RPC shim, stripped (STYLE.md 8). SAM's go1.x
+# builder runs `go build` in this environment (and adds -trimpath itself from
+# the template's BuildProperties.TrimGoPath); checkbin reads each binary's build
+# information and fails a binary built otherwise.
+SAM_BUILD_ENV := CGO_ENABLED=0 GOFLAGS="-trimpath -tags=lambda.norpc '-ldflags=-s -w'"
+TRANSFORMED := .aws-sam/transformed.json
+template-check: tools ## sam validate (lint and plain), cfn-lint (source and SAM-transformed), sam build for $(ARCH) and its binaries checked
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint
 	$(SAM) validate --region us-east-1
 	.tools/sam/bin/cfn-lint template.yaml
-	CGO_ENABLED=0 GOFLAGS="-tags=lambda.norpc -ldflags=-s" $(SAM) build --build-dir $(SAM_BUILD_DIR) \
+	@mkdir -p $(dir $(TRANSFORMED))
+	$(SAM_PYTHON) local/samtemplate/transform.py template.yaml > $(TRANSFORMED)
+	.tools/sam/bin/cfn-lint $(TRANSFORMED)
+	$(SAM_BUILD_ENV) $(SAM) build --build-dir $(SAM_BUILD_DIR) \
 		--parameter-overrides Architecture=$(ARCH) >/dev/null
 	$(GO) run ./local/cmd/checkbin -arch $(ARCH) $(SAM_BUILD_DIR)
 
@@ -74,7 +85,14 @@ fuzz: tools ## run each fuzz target for FUZZTIME (their seed corpora also run in
 	$(GO) run ./local/cmd/stack -- $(GO) test ./shared/optout -run '^$$' -fuzz FuzzOptOutToken -fuzztime $(FUZZTIME)
 
 ENV ?= dev
-deploy: tools ## sam build + sam deploy --config-env $(ENV) (needs AWS credentials and the parameters in README)
+# DEPLOY_PARAMS="JwtIssuer=... JwtAudience=... UiOrigin=... SenderEmail=... PublicBaseUrl=..."
+# comes after $(ENV)'s own parameter_overrides (samconfig.toml): sam would
+# replace that list with any --parameter-overrides, so deployparams merges them
+# and refuses a deploy missing a required parameter. DEPLOY_ARGS: other flags.
+deploy: tools ## sam build + sam deploy --config-env $(ENV) (needs AWS credentials and DEPLOY_PARAMS, see README)
 	@case "$(ENV)" in dev|prod) ;; *) echo "ENV must be dev or prod"; exit 2;; esac
-	CGO_ENABLED=0 GOFLAGS="-tags=lambda.norpc -ldflags=-s" $(SAM) build --config-env $(ENV)
-	$(SAM) deploy --config-env $(ENV) $(DEPLOY_ARGS)
+	@case " $(DEPLOY_ARGS) " in *" --parameter-overrides"*) echo "give parameters as DEPLOY_PARAMS: --parameter-overrides in DEPLOY_ARGS would replace $(ENV)'s own"; exit 2;; esac
+	@$(GO) run ./local/cmd/deployparams -env $(ENV) -- $(DEPLOY_PARAMS) >/dev/null
+	$(SAM_BUILD_ENV) $(SAM) build --config-env $(ENV)
+	params="$$($(GO) run ./local/cmd/deployparams -env $(ENV) -- $(DEPLOY_PARAMS))"; \
+		$(SAM) deploy --config-env $(ENV) --parameter-overrides "$$params" $(DEPLOY_ARGS)

@@ -28,10 +28,12 @@ type Route struct {
 // Key is the API Gateway route key "METHOD /path".
 func (r Route) Key() string { return r.Method + " " + r.Path }
 
-// QueueEvent is an SQS event source.
+// QueueEvent is an SQS event source: the function's SQS event, or an
+// AWS::Lambda::EventSourceMapping naming the function.
 type QueueEvent struct {
 	Queue                 string // logical id
 	BatchSize             int
+	BatchingWindow        int // MaximumBatchingWindowInSeconds
 	ReportBatchItemFailed bool
 }
 
@@ -39,6 +41,9 @@ type QueueEvent struct {
 type ScheduleEvent struct {
 	Expression string
 	Name       any
+	// Input is what EventBridge Scheduler sends the function, verbatim but
+	// for its context attributes (<aws.scheduler.scheduled-time>, ...).
+	Input string
 }
 
 // Functions returns every function, sorted by logical id.
@@ -74,23 +79,33 @@ func (t *Template) Functions() []Function {
 				}
 				f.Routes = append(f.Routes, Route{Method: strings.ToUpper(scalar(props["Method"])), Path: scalar(props["Path"]), Auth: auth})
 			case "SQS":
-				q := &QueueEvent{BatchSize: intOr(props["BatchSize"], 10)}
-				if g, ok := props["Queue"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
-					q.Queue = scalar(g[0])
-				}
-				if types, ok := props["FunctionResponseTypes"].([]any); ok {
-					for _, ty := range types {
-						q.ReportBatchItemFailed = q.ReportBatchItemFailed || scalar(ty) == "ReportBatchItemFailures"
-					}
-				}
-				f.Queue = q
+				f.Queue = queueEvent(props, props["Queue"])
 			case "ScheduleV2", "Schedule":
-				f.Schedule = &ScheduleEvent{Expression: scalar(props["ScheduleExpression"]), Name: props["Name"]}
+				f.Schedule = &ScheduleEvent{Expression: scalar(props["ScheduleExpression"]), Name: props["Name"], Input: scalar(props["Input"])}
+			}
+		}
+		for _, esm := range t.OfType("AWS::Lambda::EventSourceMapping") {
+			props := t.Resources[esm].Properties
+			if ref, _ := props["FunctionName"].(map[string]any); scalar(ref["Ref"]) == id {
+				f.Queue = queueEvent(props, props["EventSourceArn"])
 			}
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+func queueEvent(props map[string]any, arn any) *QueueEvent {
+	q := &QueueEvent{BatchSize: intOr(props["BatchSize"], 10), BatchingWindow: intOr(props["MaximumBatchingWindowInSeconds"], 0)}
+	if g, ok := arn.(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+		q.Queue = scalar(g[0])
+	}
+	if types, ok := props["FunctionResponseTypes"].([]any); ok {
+		for _, ty := range types {
+			q.ReportBatchItemFailed = q.ReportBatchItemFailed || scalar(ty) == "ReportBatchItemFailures"
+		}
+	}
+	return q
 }
 
 // Routes returns every HttpApi route of every function.

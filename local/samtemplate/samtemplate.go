@@ -4,8 +4,11 @@
 package samtemplate
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -17,10 +20,18 @@ import (
 // Template is the parsed template: plain values, with CloudFormation short
 // tags turned into their long forms ({"Ref": x}, {"Fn::GetAtt": [a, b]}, ...).
 type Template struct {
-	Parameters map[string]string // defaults
+	// Parameters are the values the local stack gives the parameters: the
+	// template's defaults, overridden by the local values (Local).
+	Parameters map[string]string
+	Required   map[string]bool // parameters without a default: a deploy must give them
 	Resources  map[string]Resource
 	Globals    map[string]any
 	Conditions map[string]any
+	// Local are the parameter values of the local stack, the runner and
+	// sam local: samconfig.toml's [default.local_invoke.parameters]
+	// parameter_overrides, next to the template (Load). They give the
+	// deploy-required parameters, which have no default, their local values.
+	Local map[string]string
 }
 
 // Resource is one resource.
@@ -30,13 +41,84 @@ type Resource struct {
 	Metadata   map[string]any
 }
 
-// Load parses a template file.
+// Load parses a template file, and the local parameter values of the
+// samconfig.toml beside it.
 func Load(path string) (*Template, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(b)
+	t, err := Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := os.ReadFile(filepath.Join(filepath.Dir(path), "samconfig.toml"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return t, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	over, err := SAMConfigOverrides(cfg, "default.local_invoke.parameters")
+	if err != nil {
+		return nil, fmt.Errorf("samconfig.toml: %w", err)
+	}
+	t.Local = over
+	for k, v := range over {
+		t.Parameters[k] = v
+	}
+	return t, nil
+}
+
+// Values are the parameter values of the local stack: Parameters (defaults,
+// then local values), then params.
+func (t *Template) Values(params map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, src := range []map[string]string{t.Parameters, params} {
+		for k, v := range src {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// SAMConfigOverrides reads parameter_overrides ("Key=Value Key2=Value2",
+// values without spaces, optionally in double quotes) from one section of a
+// samconfig.toml. A section without the key gives an empty map.
+func SAMConfigOverrides(toml []byte, section string) (map[string]string, error) {
+	in := false
+	for _, line := range strings.Split(string(toml), "\n") {
+		l := strings.TrimSpace(line)
+		if strings.HasPrefix(l, "[") {
+			in = l == "["+section+"]"
+			continue
+		}
+		k, v, ok := strings.Cut(l, "=")
+		if !in || !ok || strings.TrimSpace(k) != "parameter_overrides" {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		uq, err := strconv.Unquote(v)
+		if err != nil {
+			return nil, fmt.Errorf("[%s] parameter_overrides: want one quoted string, got %s", section, v)
+		}
+		return ParseOverrides(uq)
+	}
+	return map[string]string{}, nil
+}
+
+// ParseOverrides reads "Key=Value Key2=Value2" (sam's --parameter-overrides
+// shorthand; a value may be double-quoted, without spaces either way).
+func ParseOverrides(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range strings.Fields(s) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("parameter override %q: want Key=Value", kv)
+		}
+		out[k] = strings.Trim(v, `"`)
+	}
+	return out, nil
 }
 
 // Parse parses template text.
@@ -49,11 +131,14 @@ func Parse(b []byte) (*Template, error) {
 		return nil, fmt.Errorf("template: empty")
 	}
 	root, _ := convert(doc.Content[0]).(map[string]any)
-	t := &Template{Parameters: map[string]string{}, Resources: map[string]Resource{}}
+	t := &Template{Parameters: map[string]string{}, Required: map[string]bool{}, Resources: map[string]Resource{}}
 	params, _ := root["Parameters"].(map[string]any)
 	for name, p := range params {
 		pm, _ := p.(map[string]any)
 		t.Parameters[name] = scalar(pm["Default"])
+		if _, ok := pm["Default"]; !ok {
+			t.Required[name] = true
+		}
 	}
 	if g, ok := root["Globals"].(map[string]any); ok {
 		t.Globals = g
@@ -233,6 +318,48 @@ func Resolve(v any, refs map[string]string) (string, error) {
 			}
 			return "", fmt.Errorf("unresolved !GetAtt %s", name)
 		}
+		if args, ok := x["Fn::Sub"].([]any); ok && len(args) == 2 {
+			s, _ := args[0].(string)
+			vars, _ := args[1].(map[string]any)
+			local := make(map[string]string, len(refs)+len(vars))
+			for k, v := range refs {
+				local[k] = v
+			}
+			for k, v := range vars {
+				val, err := Resolve(v, refs)
+				if err != nil {
+					return "", fmt.Errorf("!Sub variable %s: %w", k, err)
+				}
+				local[k] = val
+			}
+			return Resolve(map[string]any{"Fn::Sub": s}, local)
+		}
+		if args, ok := x["Fn::Select"].([]any); ok && len(args) == 2 {
+			i, err := strconv.Atoi(scalar(args[0]))
+			if err != nil {
+				return "", fmt.Errorf("!Select index %v", args[0])
+			}
+			var items []string
+			if sp, ok := args[1].(map[string]any)["Fn::Split"].([]any); ok && len(sp) == 2 {
+				whole, err := Resolve(sp[1], refs)
+				if err != nil {
+					return "", err
+				}
+				items = strings.Split(whole, scalar(sp[0]))
+			} else {
+				for _, e := range list(args[1]) {
+					v, err := Resolve(e, refs)
+					if err != nil {
+						return "", err
+					}
+					items = append(items, v)
+				}
+			}
+			if i < 0 || i >= len(items) {
+				return "", fmt.Errorf("!Select index %d out of %d", i, len(items))
+			}
+			return items[i], nil
+		}
 		if s, ok := x["Fn::Sub"].(string); ok {
 			var missing []string
 			out := subVar.ReplaceAllStringFunc(s, func(m string) string {
@@ -250,4 +377,60 @@ func Resolve(v any, refs map[string]string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("cannot resolve %v", v)
+}
+
+// DeployOverrides is the --parameter-overrides of `sam deploy --config-env
+// env`: the environment's own parameter_overrides (samconfig.toml
+// [env.deploy.parameters]) followed by the deployer's Key=Value pairs, which
+// win on the same key. sam would take a command-line list instead of the
+// environment's, so both must be passed together. It refuses a deploy that
+// leaves a parameter without default unset, gives one its local value, or
+// changes the environment's Stage.
+func DeployOverrides(t *Template, samconfig []byte, env string, deployer []string) (string, error) {
+	own, err := SAMConfigOverrides(samconfig, env+".deploy.parameters")
+	if err != nil {
+		return "", err
+	}
+	if own["Stage"] != env {
+		return "", fmt.Errorf("samconfig.toml [%s.deploy.parameters] must set Stage=%s", env, env)
+	}
+	given, err := ParseOverrides(strings.Join(deployer, " "))
+	if err != nil {
+		return "", err
+	}
+	merged := map[string]string{}
+	for _, src := range []map[string]string{own, given} {
+		for k, v := range src {
+			if _, declared := t.Parameters[k]; !declared {
+				return "", fmt.Errorf("%s is not a parameter of template.yaml", k)
+			}
+			merged[k] = v
+		}
+	}
+	if merged["Stage"] != env {
+		return "", fmt.Errorf("Stage=%s: the environment %s deploys Stage=%s", merged["Stage"], env, env)
+	}
+	var missing []string
+	for k := range t.Required {
+		switch v := merged[k]; {
+		case v == "":
+			missing = append(missing, k)
+		case v == t.Local[k]:
+			return "", fmt.Errorf("%s=%s is the local stack's value (samconfig.toml local_invoke), not a deploy's", k, v)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return "", fmt.Errorf("give %s in DEPLOY_PARAMS (README \"Deploying with SAM\")", strings.Join(missing, ", "))
+	}
+	keys := make([]string, 0, len(merged))
+	for k := range merged {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k + "=" + merged[k]
+	}
+	return strings.Join(out, " "), nil
 }

@@ -142,21 +142,34 @@ func TestTemplateShape(t *testing.T) {
 		t.Fatalf("tables %+v", tables)
 	}
 	qs := tm.Queues()
-	if len(qs) != 2 || qs[1].DeadLetterQueue != qs[0].ID || qs[1].MaxReceiveCount != 5 {
+	byID := map[string]Queue{}
+	for _, q := range qs {
+		byID[q.ID] = q
+	}
+	if v := byID["ValidationQueue"]; len(qs) != 3 || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
 		t.Fatalf("queues %+v", qs)
 	}
-	// The worker's queue hides a message longer than the worker may run.
+	// The worker's queue hides a message longer than the worker may run:
+	// at least 6 x its timeout plus the batching window (AWS's advice for
+	// an SQS event source).
+	workers := 0
 	for _, f := range fns {
 		if f.Queue != nil {
-			for _, q := range qs {
-				if q.ID == f.Queue.Queue && q.VisibilityTimeout < 6*f.Timeout {
-					t.Errorf("visibility %ds < 6 x the worker's %ds", q.VisibilityTimeout, f.Timeout)
-				}
+			workers++
+			q, ok := byID[f.Queue.Queue]
+			if !ok {
+				t.Fatalf("%s reads an undeclared queue %q", f.ID, f.Queue.Queue)
 			}
-			if !f.Queue.ReportBatchItemFailed {
-				t.Error("the worker must report batch item failures")
+			if min := 6*f.Timeout + f.Queue.BatchingWindow; q.VisibilityTimeout < min {
+				t.Errorf("%s: visibility %ds < 6 x the worker's %ds + its %ds batching window", q.ID, q.VisibilityTimeout, f.Timeout, f.Queue.BatchingWindow)
+			}
+			if !f.Queue.ReportBatchItemFailed || f.Queue.BatchSize != 10 || f.Queue.BatchingWindow < 1 {
+				t.Errorf("%s: the worker must report batch item failures: %+v", f.ID, f.Queue)
 			}
 		}
+	}
+	if workers != 1 {
+		t.Errorf("%d functions read a queue, want the validation worker", workers)
 	}
 	if v, err := Resolve(map[string]any{"Fn::Sub": "${A}-${B.Arn}"}, map[string]string{"A": "x", "B.Arn": "y"}); err != nil || v != "x-y" {
 		t.Fatalf("sub: %q %v", v, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -36,17 +37,25 @@ type Resources struct {
 
 // Provision creates every table, queue and bucket template.yaml declares,
 // named from prefix (so many test packages can share one emulator), and
-// verifies the SES sender. params override parameter defaults.
+// verifies the SES sender. Parameters take their defaults, then the local
+// values (samconfig.toml, Template.Local), then params. Every other resource
+// type must be one the local stack knows it leaves to AWS (awsOnly), so a new
+// kind of resource cannot be silently missing locally.
 func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, prefix string, params map[string]string) (*Resources, error) {
+	if err := CheckLocalCoverage(t); err != nil {
+		return nil, err
+	}
 	refs := map[string]string{
 		"AWS::Region": cfg.Region, "AWS::AccountId": "000000000000", "AWS::Partition": "aws",
 		"AWS::StackName": prefix, "AWS::URLSuffix": "amazonaws.com",
 	}
-	for k, v := range t.Parameters {
+	for k, v := range t.Values(params) {
 		refs[k] = v
 	}
-	for k, v := range params {
-		refs[k] = v
+	for name := range t.Parameters {
+		if refs[name] == "" && t.Required[name] {
+			return nil, fmt.Errorf("parameter %s has no default and no local value (samconfig.toml [default.local_invoke.parameters])", name)
+		}
 	}
 	res := &Resources{Refs: refs}
 	ddb := awsclient.DynamoDB(cfg)
@@ -104,6 +113,36 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 		res.Sender = sender
 	}
 	return res, nil
+}
+
+// Provisioned are the resource types the local stack creates.
+var Provisioned = map[string]bool{"AWS::DynamoDB::Table": true, "AWS::SQS::Queue": true, "AWS::S3::Bucket": true}
+
+// AWSOnly are the template's resource types the local stack does not create,
+// and why.
+var AWSOnly = map[string]string{
+	"AWS::Serverless::Function":       "the runner runs each function's binary under the Runtime Interface Emulator (sam local: in Docker)",
+	"AWS::Serverless::HttpApi":        "the runner plays API Gateway and its JWT authorizer",
+	"AWS::Lambda::EventSourceMapping": "the runner polls the queue and feeds the function",
+	"AWS::Logs::LogGroup":             "function output goes to the runner's log",
+	"AWS::CloudWatch::Alarm":          "no CloudWatch locally; the DLQs themselves are created",
+	"AWS::S3::BucketPolicy":           "TLS-only access: the emulators are reached over plain HTTP on loopback (and LocalStack does not enforce bucket policies)",
+}
+
+// CheckLocalCoverage fails on a template resource type the local stack
+// neither creates nor lists in AWSOnly.
+func CheckLocalCoverage(t *samtemplate.Template) error {
+	var unknown []string
+	for id, r := range t.Resources {
+		if !Provisioned[r.Type] && AWSOnly[r.Type] == "" {
+			unknown = append(unknown, id+" ("+r.Type+")")
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("template resources the local stack neither creates nor knows to leave to AWS: %s (local/stack/provision.go)", strings.Join(unknown, ", "))
+	}
+	return nil
 }
 
 func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samtemplate.Table) error {

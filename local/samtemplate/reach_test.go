@@ -1,0 +1,377 @@
+package samtemplate
+
+// What each function's code can reach, derived from the source: a call graph
+// over the project's own packages, from each function's main, built with the
+// standard library only (go/parser, go/types and the compiler's export data
+// that `go list -export` leaves in the build cache). The IAM test compares
+// what it finds with template.yaml's policies.
+//
+// It is deliberately conservative where Go is dynamic: a function value that
+// is merely referenced counts as called, an interface method call reaches
+// every project method of that name whose type has the interface's methods,
+// and every package-level initializer of a linked package is a root.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/importer"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const module = "github.com/cpor-claims/claims"
+
+// Reach is what one binary's code can reach.
+type Reach struct {
+	// Ops are the AWS SDK operations called, "service:Operation" (from the
+	// operation's *<Op>Input parameter, so interface and presign calls count).
+	Ops map[string]bool
+	// TxItems are the DynamoDB transaction items built: PutItem, UpdateItem,
+	// DeleteItem, ConditionCheckItem.
+	TxItems map[string]bool
+	// TableQuery: a QueryInput without IndexName is built; Indexes: the
+	// index names QueryInputs name.
+	TableQuery bool
+	Indexes    map[string]bool
+	// Consts are the project constants referenced ("store.claimPrefix").
+	Consts map[string]string
+	// Funcs are the project functions reached (full names), each with the
+	// function it was first reached from; At is where each op was first seen.
+	Funcs map[string]string
+	At    map[string]string
+
+	linked map[string]bool
+}
+
+// Why is the chain of calls that reaches an op, for failure messages.
+func (r *Reach) Why(op string) string {
+	var chain []string
+	for f := r.At[op]; f != "" && len(chain) < 30; f = r.Funcs[f] {
+		chain = append(chain, f)
+		if r.Funcs[f] == f {
+			break
+		}
+	}
+	return op + " <- " + strings.Join(chain, " <- ")
+}
+
+type srcPkg struct {
+	path  string
+	files []*ast.File
+	info  *types.Info
+	pkg   *types.Package
+}
+
+type program struct {
+	fset  *token.FileSet
+	pkgs  map[string]*srcPkg
+	decls map[string]*ast.FuncDecl // full name -> declaration
+	owner map[string]*srcPkg       // full name -> its package
+	// methods by name: full names of concrete project methods, with the
+	// method names of their receiver's method set.
+	methods map[string][]method
+	deps    map[string][]string // import path -> project imports (transitive deps of a main)
+}
+
+type method struct {
+	full string
+	pkg  string
+	set  map[string]string // method name -> signature
+}
+
+var (
+	progOnce sync.Once
+	prog     *program
+	progErr  error
+)
+
+type listed struct {
+	ImportPath string
+	Dir        string
+	Export     string
+	GoFiles    []string
+	Deps       []string
+	Module     *struct{ Path string }
+}
+
+// loadProgram type-checks every project package linked into the functions.
+func loadProgram(t *testing.T) *program {
+	t.Helper()
+	progOnce.Do(func() { prog, progErr = buildProgram() })
+	if progErr != nil {
+		t.Fatal(progErr)
+	}
+	return prog
+}
+
+func buildProgram() (*program, error) {
+	cmd := exec.Command("go", "list", "-deps", "-export", "-json=ImportPath,Dir,Export,GoFiles,Deps,Module", "./functions/...")
+	cmd.Dir = filepath.Join("..", "..")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list: %v\n%s", err, stderr.String())
+	}
+	exports := map[string]string{}
+	var project []listed
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var l listed
+		if err := dec.Decode(&l); err != nil {
+			return nil, err
+		}
+		exports[l.ImportPath] = l.Export
+		if l.Module != nil && l.Module.Path == module {
+			project = append(project, l)
+		}
+	}
+	fset := token.NewFileSet()
+	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+		f, ok := exports[path]
+		if !ok || f == "" {
+			return nil, fmt.Errorf("no export data for %s", path)
+		}
+		return os.Open(f)
+	})
+	p := &program{fset: fset, pkgs: map[string]*srcPkg{}, decls: map[string]*ast.FuncDecl{}, owner: map[string]*srcPkg{},
+		methods: map[string][]method{}, deps: map[string][]string{}}
+	for _, l := range project {
+		sp := &srcPkg{path: l.ImportPath}
+		for _, name := range l.GoFiles {
+			f, err := parser.ParseFile(fset, filepath.Join(l.Dir, name), nil, parser.SkipObjectResolution)
+			if err != nil {
+				return nil, err
+			}
+			sp.files = append(sp.files, f)
+		}
+		sp.info = &types.Info{Uses: map[*ast.Ident]types.Object{}, Defs: map[*ast.Ident]types.Object{},
+			Types: map[ast.Expr]types.TypeAndValue{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}
+		conf := types.Config{Importer: imp}
+		pkg, err := conf.Check(l.ImportPath, fset, sp.files, sp.info)
+		if err != nil {
+			return nil, fmt.Errorf("type-check %s: %w", l.ImportPath, err)
+		}
+		sp.pkg = pkg
+		p.pkgs[l.ImportPath] = sp
+		for _, d := range l.Deps {
+			if strings.HasPrefix(d, module+"/") {
+				p.deps[l.ImportPath] = append(p.deps[l.ImportPath], d)
+			}
+		}
+		for _, f := range sp.files {
+			for _, d := range f.Decls {
+				fd, ok := d.(*ast.FuncDecl)
+				if !ok || fd.Body == nil {
+					continue
+				}
+				fn, _ := sp.info.Defs[fd.Name].(*types.Func)
+				if fn == nil {
+					continue
+				}
+				p.decls[fn.FullName()] = fd
+				p.owner[fn.FullName()] = sp
+			}
+		}
+		scope := pkg.Scope()
+		for _, name := range scope.Names() {
+			tn, ok := scope.Lookup(name).(*types.TypeName)
+			if !ok {
+				continue
+			}
+			if _, isIface := tn.Type().Underlying().(*types.Interface); isIface {
+				continue
+			}
+			ms := types.NewMethodSet(types.NewPointer(tn.Type()))
+			set := map[string]string{}
+			for i := 0; i < ms.Len(); i++ {
+				set[ms.At(i).Obj().Name()] = types.TypeString(ms.At(i).Obj().Type(), nil)
+			}
+			for i := 0; i < ms.Len(); i++ {
+				m := ms.At(i).Obj().(*types.Func)
+				if m.Pkg() != nil && strings.HasPrefix(m.Pkg().Path(), module) {
+					p.methods[m.Name()] = append(p.methods[m.Name()], method{full: m.Origin().FullName(), pkg: l.ImportPath, set: set})
+				}
+			}
+		}
+	}
+	return p, nil
+}
+
+var sdkInput = regexp.MustCompile(`^\*github\.com/aws/aws-sdk-go-v2/service/([a-z0-9]+)\.([A-Za-z0-9]+)Input$`)
+
+// reach walks the call graph of one binary (the import path of its main).
+func (p *program) reach(mainPkg string) (*Reach, error) {
+	if _, ok := p.pkgs[mainPkg]; !ok {
+		return nil, fmt.Errorf("%s is not a loaded package", mainPkg)
+	}
+	r := &Reach{Ops: map[string]bool{}, TxItems: map[string]bool{}, Indexes: map[string]bool{}, Consts: map[string]string{}, Funcs: map[string]string{}, At: map[string]string{}}
+	linked := map[string]bool{mainPkg: true}
+	for _, d := range p.deps[mainPkg] {
+		linked[d] = true
+	}
+	r.linked = linked
+	var queue []string
+	cur := mainPkg + ".main"
+	add := func(full string) {
+		if _, seen := r.Funcs[full]; !seen {
+			r.Funcs[full] = cur
+			queue = append(queue, full)
+		}
+	}
+	add(cur)
+	cur = "(package initializer)"
+	// Package initializers of every linked project package are roots.
+	for path := range linked {
+		sp := p.pkgs[path]
+		for _, f := range sp.files {
+			for _, d := range f.Decls {
+				if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.VAR {
+					p.visit(sp, gd, r, add, cur)
+				}
+				if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "init" {
+					p.visit(sp, fd.Body, r, add, cur)
+				}
+			}
+		}
+	}
+	for len(queue) > 0 {
+		full := queue[0]
+		queue = queue[1:]
+		cur = full
+		fd, ok := p.decls[full]
+		if !ok {
+			continue // a declaration without a body, or outside the project
+		}
+		p.visit(p.owner[full], fd.Body, r, add, cur)
+	}
+	return r, nil
+}
+
+func (p *program) visit(sp *srcPkg, node ast.Node, r *Reach, add func(string), cur string) {
+	ast.Inspect(node, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.Ident:
+			switch obj := sp.info.Uses[x].(type) {
+			case *types.Func:
+				p.useFunc(obj, r, add, cur)
+			case *types.Const:
+				if obj.Pkg() != nil && strings.HasPrefix(obj.Pkg().Path(), module) && obj.Val().Kind() == constant.String {
+					r.Consts[obj.Pkg().Name()+"."+obj.Name()] = constant.StringVal(obj.Val())
+				}
+			}
+		case *ast.CompositeLit:
+			tv, ok := sp.info.Types[x]
+			if !ok {
+				return true
+			}
+			switch tv.Type.String() {
+			case "github.com/aws/aws-sdk-go-v2/service/dynamodb/types.Put":
+				r.TxItems["PutItem"] = true
+			case "github.com/aws/aws-sdk-go-v2/service/dynamodb/types.Update":
+				r.TxItems["UpdateItem"] = true
+			case "github.com/aws/aws-sdk-go-v2/service/dynamodb/types.Delete":
+				r.TxItems["DeleteItem"] = true
+			case "github.com/aws/aws-sdk-go-v2/service/dynamodb/types.ConditionCheck":
+				r.TxItems["ConditionCheckItem"] = true
+			case "github.com/aws/aws-sdk-go-v2/service/dynamodb.QueryInput":
+				indexed := false
+				for _, el := range x.Elts {
+					kv, ok := el.(*ast.KeyValueExpr)
+					if !ok {
+						continue
+					}
+					if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "IndexName" {
+						indexed = true
+						ast.Inspect(kv.Value, func(n ast.Node) bool {
+							if e, ok := n.(ast.Expr); ok {
+								if v := sp.info.Types[e].Value; v != nil && v.Kind() == constant.String {
+									r.Indexes[constant.StringVal(v)] = true
+									return false
+								}
+							}
+							return true
+						})
+					}
+				}
+				if !indexed {
+					r.TableQuery = true
+				}
+			}
+		}
+		return true
+	})
+}
+
+func (p *program) useFunc(fn *types.Func, r *Reach, add func(string), cur string) {
+	fn = fn.Origin()
+	sig, _ := fn.Type().(*types.Signature)
+	if sig != nil && sig.Params().Len() >= 2 {
+		if m := sdkInput.FindStringSubmatch(sig.Params().At(1).Type().String()); m != nil {
+			// A presigned request is the operation of its input
+			// (PresignPostObject: PutObject), made later by its holder.
+			op := m[1] + ":" + m[2]
+			if !r.Ops[op] {
+				r.Ops[op], r.At[op] = true, cur
+			}
+			return
+		}
+	}
+	if fn.Pkg() == nil || !strings.HasPrefix(fn.Pkg().Path(), module) {
+		return
+	}
+	if sig != nil && sig.Recv() != nil {
+		if iface, ok := sig.Recv().Type().Underlying().(*types.Interface); ok {
+			// Every project type linked into this binary whose methods
+			// have the interface's names and signatures.
+			for _, m := range p.methods[fn.Name()] {
+				all := r.linked[m.pkg]
+				for i := 0; all && i < iface.NumMethods(); i++ {
+					im := iface.Method(i)
+					all = m.set[im.Name()] == types.TypeString(im.Type(), nil)
+				}
+				if all {
+					add(m.full)
+				}
+			}
+			return
+		}
+	}
+	add(fn.FullName())
+}
+
+// reachAll derives every function binary's reach, keyed by CodeUri
+// ("functions/create/").
+func reachAll(t *testing.T) map[string]*Reach {
+	t.Helper()
+	p := loadProgram(t)
+	out := map[string]*Reach{}
+	var mains []string
+	for path := range p.pkgs {
+		if strings.HasPrefix(path, module+"/functions/") {
+			mains = append(mains, path)
+		}
+	}
+	sort.Strings(mains)
+	for _, m := range mains {
+		r, err := p.reach(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[strings.TrimPrefix(m, module+"/")+"/"] = r
+	}
+	return out
+}
