@@ -1,7 +1,7 @@
 // Command samlocal runs the functions under `sam local` on a Docker engine,
 // against the same emulators as make run and make test.
 //
-//	samlocal invoke      sam local invoke every function once with its sample event, and check the answer
+//	samlocal invoke      sam local invoke each sample event of events/ in one story (checks.go), and check each answer
 //	samlocal start-api   sam local start-api (make sam-local) until Ctrl-C
 //
 // It uses the Docker engine DOCKER_HOST (or the default socket) names when
@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -95,10 +96,11 @@ func run(mode string, port int) error {
 	}
 	// Containers reach the host's emulators through the bridge's gateway.
 	toGW := func(u string) string { return strings.Replace(u, "127.0.0.1", gw, 1) }
-	params := map[string]string{
+	// The template's local values (samconfig.toml), then this run's.
+	params := tmpl.Values(map[string]string{
 		"Architecture": arch(), "EmulatorEndpointUrl": toGW(st.AWSURL), "EmulatorDynamoDbEndpointUrl": toGW(st.DynamoDBURL),
 		"PublicBaseUrl": fmt.Sprintf("http://127.0.0.1:%d", port), "TenantLookupEnabled": "false",
-	}
+	})
 	res, err := stack.Provision(ctx, awsCfg, tmpl, fmt.Sprintf("samlocal%d", os.Getpid()), params)
 	if err != nil {
 		return err
@@ -115,13 +117,22 @@ func run(mode string, port int) error {
 	buildDir := filepath.Join(root, ".aws-sam", "build-local")
 	overrides := []string{}
 	for k, v := range params {
-		overrides = append(overrides, k+"="+v)
+		if v != "" { // sam reads "Key=" as no value; empty parameters keep their empty default
+			overrides = append(overrides, k+"="+v)
+		}
 	}
+	sort.Strings(overrides)
 	build := exec.CommandContext(ctx, sam, "build", "--build-dir", buildDir, "--parameter-overrides", strings.Join(overrides, " "))
 	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-tags=lambda.norpc -ldflags=-s", "SAM_CLI_TELEMETRY=0")
+	build.Env = append(os.Environ(), append(buildEnv, "SAM_CLI_TELEMETRY=0")...)
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("sam build: %v\n%s", err, out)
+	}
+	// The binaries sam local runs are built as those make deploy ships.
+	check := exec.CommandContext(ctx, "go", "run", "./local/cmd/checkbin", "-arch", arch(), buildDir)
+	check.Dir = root
+	if out, err := check.CombinedOutput(); err != nil {
+		return fmt.Errorf("checkbin: %v\n%s", err, out)
 	}
 	common := []string{"-t", filepath.Join(buildDir, "template.yaml"), "--env-vars", envFile, "--skip-pull-image",
 		"--parameter-overrides", strings.Join(overrides, " ")}
@@ -136,75 +147,62 @@ func run(mode string, port int) error {
 		}
 		return nil
 	}
-	return invokeAll(ctx, root, sam, common)
+	return invokeAll(ctx, newSuite(root, awsCfg, res, st.AWSURL), work, sam, common)
 }
 
-// check is one sample event for one function and what its answer must be.
-type check struct {
-	function, event string
-	ok              func(out map[string]any) error
-}
+// buildEnv is the Makefile's SAM_BUILD_ENV: static, -trimpath, without the
+// RPC shim, stripped (checkbin verifies the result).
+var buildEnv = []string{"CGO_ENABLED=0", "GOFLAGS=-trimpath -tags=lambda.norpc '-ldflags=-s -w'"}
 
-func status(want int) func(map[string]any) error {
-	return func(out map[string]any) error {
-		if got, _ := out["statusCode"].(float64); int(got) != want {
-			return fmt.Errorf("statusCode %v, want %d", out["statusCode"], want)
-		}
-		return nil
-	}
-}
-
-var checks = []check{
-	{"CreateFunction", "create-claim.json", status(201)},
-	{"HistoryFunction", "list-products.json", status(200)},
-	{"SubmitFunction", "submit-claim.json", status(404)}, // the sample's claim id is not in this table
-	{"OptOutFunction", "optout-page.json", status(404)},  // nor is its token
-	{"ValidateFunction", "validation-batch.json", func(out map[string]any) error {
-		f, _ := out["batchItemFailures"].([]any)
-		if len(f) != 1 || f[0].(map[string]any)["itemIdentifier"] != "2e1424d4-f796-459a-8184-9c92662be6da" {
-			return fmt.Errorf("batchItemFailures %v, want only the poison message", out["batchItemFailures"])
-		}
-		return nil
-	}},
-	{"FinalizeFunction", "finalize-schedule.json", func(out map[string]any) error {
-		if _, ok := out["approved"]; !ok {
-			return fmt.Errorf("no result counts: %v", out)
-		}
-		return nil
-	}},
-}
-
-func invokeAll(ctx context.Context, root, sam string, common []string) error {
+// invokeAll runs every step of the suite (checks.go) in order through sam
+// local invoke, and says which failed; a failed step's dependents fail too.
+func invokeAll(ctx context.Context, s *suite, work, sam string, common []string) error {
+	steps := s.steps()
 	failed := 0
-	for _, c := range checks {
-		args := append([]string{"local", "invoke", c.function, "-e", filepath.Join(root, "events", c.event)}, common...)
-		cmd := exec.CommandContext(ctx, sam, args...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "SAM_CLI_TELEMETRY=0")
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	for _, st := range steps {
 		started := time.Now()
-		err := cmd.Run()
-		var out map[string]any
-		line := lastJSONLine(stdout.String())
+		out, stdout, stderr, err := s.invoke(ctx, st, work, sam, common)
 		if err == nil {
-			err = json.Unmarshal([]byte(line), &out)
-		}
-		if err == nil {
-			err = c.ok(out)
+			err = st.ok(ctx, out)
 		}
 		if err != nil {
 			failed++
-			fmt.Printf("FAIL sam local invoke %s -e events/%s: %v\n%s\n%s\n", c.function, c.event, err, stdout.String(), stderr.String())
+			fmt.Printf("FAIL sam local invoke %s -e events/%s: %v\n%s\n%s\n", st.function, st.event, err, stdout, stderr)
 			continue
 		}
-		fmt.Printf("ok   sam local invoke %-17s -e events/%-24s %s\n", c.function, c.event, time.Since(started).Round(time.Millisecond))
+		fmt.Printf("ok   sam local invoke %-17s -e events/%-24s %s\n", st.function, st.event, time.Since(started).Round(time.Millisecond))
 	}
-	fmt.Printf("sam local: %d passed, %d failed\n", len(checks)-failed, failed)
+	fmt.Printf("sam local: %d passed, %d failed\n", len(steps)-failed, failed)
 	if failed > 0 {
 		return errors.New("sam local invoke failed")
 	}
 	return nil
+}
+
+func (s *suite) invoke(ctx context.Context, st step, work, sam string, common []string) (map[string]any, string, string, error) {
+	if st.before != nil {
+		if err := st.before(ctx); err != nil {
+			return nil, "", "", fmt.Errorf("before: %w", err)
+		}
+	}
+	event, err := s.eventFile(st, work)
+	if err != nil {
+		return nil, "", "", err
+	}
+	args := append([]string{"local", "invoke", st.function, "-e", event}, common...)
+	cmd := exec.CommandContext(ctx, sam, args...)
+	cmd.Dir = s.root
+	cmd.Env = append(os.Environ(), "SAM_CLI_TELEMETRY=0")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, stdout.String(), stderr.String(), err
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(lastJSONLine(stdout.String())), &out); err != nil {
+		return nil, stdout.String(), stderr.String(), err
+	}
+	return out, stdout.String(), stderr.String(), nil
 }
 
 func lastJSONLine(s string) string {
