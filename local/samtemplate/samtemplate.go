@@ -408,7 +408,7 @@ func DeployOverrides(t *Template, samconfig []byte, env string, deployer []strin
 		}
 	}
 	if merged["Stage"] != env {
-		return "", fmt.Errorf("Stage=%s: the environment %s deploys Stage=%s", merged["Stage"], env, env)
+		return "", fmt.Errorf("the environment %s deploys Stage=%s, not Stage=%s", env, env, merged["Stage"])
 	}
 	var missing []string
 	for k := range t.Required {

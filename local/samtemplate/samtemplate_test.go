@@ -3,7 +3,6 @@ package samtemplate
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -17,8 +16,6 @@ func load(t *testing.T) *Template {
 	}
 	return tm
 }
-
-var getAttForm = regexp.MustCompile(`^[A-Za-z0-9]+\.[A-Za-z0-9.]+$`)
 
 // walk visits every intrinsic function in v.
 func walk(v any, visit func(kind, name string)) {
