@@ -24,7 +24,7 @@ func main() {
 	}
 	w := &validation.Worker{
 		Store: env.Store(), Evidence: env.Evidence(), Mail: mailer, Calendar: env.Calendar,
-		Clock: bootstrap.Clock, PublicBaseURL: env.Config.PublicBaseURL, Log: env.Log,
+		Clock: bootstrap.Clock, PublicBaseURL: env.Config.PublicBaseURL, Log: env.Log, ResendAfter: env.Config.ResendAfter,
 	}
 	if env.Config.TenantLookup {
 		w.Tenants = tenant.New(env.Config.TenantLookupURL)

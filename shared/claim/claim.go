@@ -101,6 +101,10 @@ type Evidence struct {
 	Size        int64     `json:"size"`
 	Uploaded    bool      `json:"uploaded"`
 	AddedAt     time.Time `json:"addedAt"`
+	// Invalid says why validation refused this file (unreadable, or not of
+	// its declared type); such a file is not checked again and does not
+	// count as proof: the partner uploads another and responds.
+	Invalid string `json:"invalid,omitempty"`
 }
 
 // StatusReason is a machine-readable reason for the current status.
@@ -118,6 +122,7 @@ const (
 	ReasonNoResponse           = "no_response"
 	ReasonOptedOut             = "opted_out"
 	ReasonWithdrawn            = "withdrawn"
+	ReasonCustomerUnreachable  = "customer_unreachable"
 )
 
 // Claim is a customer-association claim. Its JSON form is the API's (API.md);
@@ -197,3 +202,7 @@ type Event struct {
 	ToStatus   Status            `json:"toStatus,omitempty"`
 	Detail     map[string]string `json:"detail,omitempty"`
 }
+
+// Usable reports whether the file was uploaded and not refused by
+// validation.
+func (e Evidence) Usable() bool { return e.Uploaded && e.Invalid == "" }

@@ -448,8 +448,8 @@ func requiredRules(e *errs, c *Claim) {
 		e.required("revenue.customerName", r.CustomerName)
 		e.required("revenue.isvProductName", r.ISVProductName)
 	}
-	if !slices.ContainsFunc(c.Evidence, func(ev Evidence) bool { return ev.Uploaded }) {
-		e.add("evidence", "must hold at least one uploaded proof of execution")
+	if !slices.ContainsFunc(c.Evidence, Evidence.Usable) {
+		e.add("evidence", "must hold at least one uploaded proof of execution that validation has not refused")
 	}
 }
 

@@ -562,7 +562,7 @@ func TestValidationErrorThroughWrapping(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Kind != KindIncomplete || len(ve.Errors) != 1 || ve.Errors[0].Field != "evidence" {
 		t.Fatalf("errors.As: %v", err)
 	}
-	if got := ve.Error(); got != "incomplete: evidence: must hold at least one uploaded proof of execution" {
+	if got := ve.Error(); got != "incomplete: evidence: must hold at least one uploaded proof of execution that validation has not refused" {
 		t.Errorf("message %q", got)
 	}
 	if KindInvalid.String() != "invalid_input" || KindIncomplete.String() != "incomplete" {
@@ -611,4 +611,21 @@ func FuzzValidate(f *testing.F) {
 			t.Fatalf("accepted name %q", c.Name)
 		}
 	})
+}
+
+// Evidence that validation refused does not count as proof: a claim whose
+// only uploads were refused is incomplete until another is uploaded.
+func TestRefusedEvidenceIsNoProof(t *testing.T) {
+	c := completeClaim()
+	for i := range c.Evidence {
+		c.Evidence[i].Invalid = "content is not application/pdf"
+	}
+	var ve *ValidationError
+	if err := ValidateComplete(c); !errors.As(err, &ve) || ve.Kind != KindIncomplete || ve.Errors[0].Field != "evidence" {
+		t.Fatalf("only refused evidence: %v", err)
+	}
+	c.Evidence = append(c.Evidence, Evidence{ID: "e2", FileName: "sow2.pdf", ContentType: "application/pdf", Size: 10, Uploaded: true})
+	if err := ValidateComplete(c); err != nil {
+		t.Fatalf("a new upload beside the refused one: %v", err)
+	}
 }

@@ -22,6 +22,7 @@ type Config struct {
 	BusinessCountry  string
 	DueShards        int
 	RequeueAfter     time.Duration
+	ResendAfter      time.Duration
 	TenantLookup     bool
 	TenantLookupURL  string
 }
@@ -44,6 +45,9 @@ func FromEnv() (Config, error) {
 	}
 	if c.RequeueAfter, err = time.ParseDuration(envOr("REQUEUE_AFTER", "10m")); err != nil || c.RequeueAfter <= 0 {
 		return c, fmt.Errorf("REQUEUE_AFTER: want a positive duration, got %q", os.Getenv("REQUEUE_AFTER"))
+	}
+	if c.ResendAfter, err = time.ParseDuration(envOr("RESEND_AFTER", "90s")); err != nil || c.ResendAfter <= 0 {
+		return c, fmt.Errorf("RESEND_AFTER: want a positive duration, got %q", os.Getenv("RESEND_AFTER"))
 	}
 	if c.TenantLookup, err = strconv.ParseBool(envOr("TENANT_LOOKUP_ENABLED", "true")); err != nil {
 		return c, fmt.Errorf("TENANT_LOOKUP_ENABLED: %w", err)

@@ -74,7 +74,7 @@ func step(t *testing.T, st *store.Store, c *claim.Claim, action claim.Action, at
 func notify(t *testing.T, st *store.Store, sub *claim.Claim, at, dl time.Time) (*claim.Claim, string) {
 	t.Helper()
 	token, hash := claim.NewOptOutToken()
-	op, err := st.TokenOp(store.Token{Hash: hash, ClaimID: sub.ID, Version: sub.Version + 1, Deadline: dl, Expires: dl.Add(720 * time.Hour).Unix()})
+	op, err := st.TokenOp(store.Token{Hash: hash, ClaimID: sub.ID, Version: sub.Version + 1, Deadline: dl})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,11 +25,6 @@ type Token struct {
 	ClaimID  string    `json:"claimId"`
 	Version  int64     `json:"claimVersion"` // the claim's version once notified
 	Deadline time.Time `json:"deadline"`
-	// Expires is ignored and never stored (see above): the table's TTL
-	// attribute (expiresAt) must not be set on token items.
-	//
-	// Deprecated: kept only so that existing callers still compile.
-	Expires int64 `json:"-"`
 }
 
 // Valid reports whether the token still stands for the claim's current
@@ -43,7 +38,6 @@ func (s *Store) TokenOp(t Token) (Op, error) {
 	if err != nil {
 		return Op{}, fmt.Errorf("marshal token: %w", err)
 	}
-	delete(item, attrExpiresAt) // never a TTL: see Token
 	item[attrPK] = str(tokenPrefix + t.Hash)
 	item[attrSK] = str(tokenSK)
 	item[attrType] = str(typeToken)

@@ -30,8 +30,7 @@ func TestTokenItemHasNoTTL(t *testing.T) {
 	c = mustTransition(t, s, c, claim.ActionSubmitted, t0)
 	token, hash := claim.NewOptOutToken()
 	deadline := t0.Add(7 * 24 * time.Hour)
-	op, err := s.TokenOp(store.Token{Hash: hash, ClaimID: c.ID, Version: c.Version + 1, Deadline: deadline,
-		Expires: deadline.Add(30 * 24 * time.Hour).Unix()}) // as the worker passes it
+	op, err := s.TokenOp(store.Token{Hash: hash, ClaimID: c.ID, Version: c.Version + 1, Deadline: deadline})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,20 +55,51 @@ type Worker struct {
 	Clock         func() time.Time
 	PublicBaseURL string
 	Log           *slog.Logger
+	// ResendAfter is how long after a notification was committed its email
+	// may still be on its way (another worker sending it): a job finding
+	// it unconfirmed sooner is retried later rather than sending a second
+	// email. At least the function's timeout (default DefaultResendAfter).
+	ResendAfter time.Duration
+	// Guard is the time kept free before the Lambda deadline: records not
+	// started by then are reported failed and come back (default
+	// DefaultGuard).
+	Guard time.Duration
 }
 
-var system = claim.Actor{Type: claim.ActorSystem, ID: "validation"}
+// Defaults of the worker's settings.
+const (
+	DefaultResendAfter = 90 * time.Second
+	DefaultGuard       = 8 * time.Second
+	// MaxNotifications bounds how many times one validation tries to email
+	// the customer before the claim is rejected as unreachable.
+	MaxNotifications = 5
+)
 
-// TokenGrace is how long after its deadline an opt-out token is kept, so a
-// late click still finds its claim and learns the window has closed.
-const TokenGrace = 30 * 24 * time.Hour
+// errInFlight: a notification's email may still be being sent.
+var errInFlight = errors.New("the customer's email may still be on its way; retried later")
+
+var system = claim.Actor{Type: claim.ActorSystem, ID: "validation"}
 
 // Handle processes a batch. A message that fails is reported in
 // BatchItemFailures (SQS redelivers it, then dead-letters it); the others
 // are deleted. It never fails the whole batch for one message.
 func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
-	for _, rec := range ev.Records {
+	deadline, hasDeadline := ctx.Deadline()
+	guard := w.Guard
+	if guard <= 0 {
+		guard = DefaultGuard
+	}
+	for i, rec := range ev.Records {
+		if hasDeadline && time.Until(deadline) < guard {
+			// Too close to the function's timeout to start another job:
+			// the rest come back to the queue, untouched.
+			w.Log.WarnContext(ctx, "batch cut short before the function's deadline", "left", len(ev.Records)-i)
+			for _, r := range ev.Records[i:] {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			}
+			break
+		}
 		if err := w.process(ctx, rec.Body); err != nil {
 			w.Log.ErrorContext(ctx, "validation job failed", "messageId", rec.MessageId, "error", err)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
@@ -96,21 +127,69 @@ func (w *Worker) process(ctx context.Context, body string) error {
 	case c.Status == claim.StatusSubmitted && c.Version == job.Version:
 		return w.validate(ctx, c)
 	case c.Status == claim.StatusPendingCustomer && c.CustomerNotifiedAt == nil:
-		// Notified but the email is not confirmed sent (a crash between the
-		// transition and the mark): notify again with a fresh link.
-		return w.notify(ctx, c, claim.ActionCustomerNotified, true, nil)
+		// Notified but the email is not confirmed sent: either another
+		// worker is sending it right now (a duplicate delivery), or one
+		// crashed between the transition and the mark. Only the second
+		// may notify again, with a fresh link.
+		if w.Clock().Sub(c.UpdatedAt) < w.resendAfter() {
+			return errInFlight
+		}
+		return w.renotify(ctx, c)
 	default:
 		w.Log.InfoContext(ctx, "stale job ignored", "claimId", c.ID, "status", c.Status, "version", c.Version, "jobVersion", job.Version)
 		return nil
 	}
 }
 
-// outcome is what validation decided; unreadable names evidence files that
-// failed the check while another file passed (recorded, not blocking).
+func (w *Worker) resendAfter() time.Duration {
+	if w.ResendAfter > 0 {
+		return w.ResendAfter
+	}
+	return DefaultResendAfter
+}
+
+// renotify sends a new link for a notification whose email was never
+// confirmed, up to MaxNotifications per validation; past that the customer
+// is unreachable and the claim is rejected (customer_unreachable), which
+// the partner may dispute once the contact's mailbox works.
+func (w *Worker) renotify(ctx context.Context, c *claim.Claim) error {
+	evs, err := w.Store.History(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	tries := 0
+	for _, e := range evs {
+		switch {
+		case e.ToStatus == claim.StatusSubmitted:
+			tries = 0 // a new validation
+		case e.Action == claim.ActionCustomerNotified:
+			tries++
+		}
+	}
+	if tries < MaxNotifications {
+		return w.notify(ctx, c, claim.ActionCustomerNotified, true)
+	}
+	next := *c
+	reason := &claim.StatusReason{Code: claim.ReasonCustomerUnreachable,
+		Message: fmt.Sprintf("The customer contact could not be emailed after %d attempts. Check the address, then dispute to have the customer notified again.", tries)}
+	ev, err := claim.Apply(&next, claim.ActionRejected, system, w.Clock(), map[string]string{"reason": reason.Code})
+	if err != nil {
+		return err
+	}
+	next.StatusReason, next.OptOutDeadline = reason, nil
+	if err := w.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Unnotified: true}); err != nil {
+		return w.lost(ctx, c, err)
+	}
+	w.tellPartner(ctx, &next)
+	return nil
+}
+
+// outcome is what validation decided; invalid lists the evidence files
+// refused now (marked so on the claim, and not checked again).
 type outcome struct {
-	action     claim.Action
-	reason     *claim.StatusReason
-	unreadable []string
+	action  claim.Action
+	reason  *claim.StatusReason
+	invalid map[string]string // evidence id -> why
 }
 
 func (w *Worker) validate(ctx context.Context, c *claim.Claim) error {
@@ -119,7 +198,7 @@ func (w *Worker) validate(ctx context.Context, c *claim.Claim) error {
 		return err
 	}
 	if out.action == claim.ActionCustomerNotified {
-		return w.notify(ctx, c, claim.ActionCustomerNotified, false, out.unreadable)
+		return w.notify(ctx, c, claim.ActionCustomerNotified, false)
 	}
 	now := w.Clock().UTC()
 	next := *c
@@ -128,6 +207,14 @@ func (w *Worker) validate(ctx context.Context, c *claim.Claim) error {
 		return err
 	}
 	next.StatusReason = out.reason
+	if len(out.invalid) > 0 {
+		next.Evidence = append([]claim.Evidence(nil), c.Evidence...)
+		for i := range next.Evidence {
+			if why, ok := out.invalid[next.Evidence[i].ID]; ok {
+				next.Evidence[i].Invalid = why
+			}
+		}
+	}
 	if out.action == claim.ActionMoreInfoRequested {
 		rb := w.Calendar.EndOfBusinessDaysAfter(now, claim.RespondBusinessDays)
 		next.RespondBy = &rb
@@ -142,34 +229,39 @@ func (w *Worker) validate(ctx context.Context, c *claim.Claim) error {
 
 // check runs the checks in order: evidence, tenant and domain, held
 // workloads. An unavailable tenant lookup is an error (the job is retried),
-// never a rejection. The claim needs at least one readable proof of the
-// declared type: files cannot be removed once added, so an unreadable file
-// next to a good one (added when answering a request) does not block it.
+// never a rejection. Every uploaded file not refused before must be
+// readable and of its declared type: one that is not is marked invalid and
+// the claim needs more information; files refused before are not read
+// again and do not count, so the partner answers with a new upload.
 func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
-	uploaded := 0
+	usable := 0
+	invalid := map[string]string{}
 	var bad []string
 	for _, e := range c.Evidence {
-		if !e.Uploaded {
+		if !e.Usable() {
 			continue
 		}
-		uploaded++
 		head, err := w.Evidence.Head(ctx, evidence.Key(c.ID, e.ID), evidence.SniffLen)
 		switch {
 		case errors.Is(err, evidence.ErrMissing):
-			bad = append(bad, e.FileName+" (not found in storage)")
+			invalid[e.ID] = "not found in storage"
 		case err != nil:
 			return outcome{}, err
 		case !evidence.Matches(e.ContentType, head):
-			bad = append(bad, e.FileName+" (content is not "+e.ContentType+")")
+			invalid[e.ID] = "content is not " + e.ContentType
+		default:
+			usable++
+			continue
 		}
+		bad = append(bad, e.FileName+" ("+invalid[e.ID]+")")
 	}
-	if uploaded == 0 {
+	if len(bad) > 0 {
+		return outcome{action: claim.ActionMoreInfoRequested, invalid: invalid, reason: &claim.StatusReason{Code: claim.ReasonEvidenceInvalid,
+			Message: "Unreadable or mismatched proof of execution: " + strings.Join(bad, "; ") + ". Upload a readable PDF, PNG, JPEG or DOCX and respond."}}, nil
+	}
+	if usable == 0 {
 		return outcome{action: claim.ActionMoreInfoRequested, reason: &claim.StatusReason{Code: claim.ReasonEvidenceMissing,
 			Message: "No proof of execution was uploaded. Upload a statement of work or the PoE template signed by the customer."}}, nil
-	}
-	if len(bad) == uploaded {
-		return outcome{action: claim.ActionMoreInfoRequested, reason: &claim.StatusReason{Code: claim.ReasonEvidenceInvalid,
-			Message: "Unreadable or mismatched proof of execution: " + strings.Join(bad, "; ") + ". Upload a readable PDF, PNG, JPEG or DOCX and respond."}}, nil
 	}
 	if w.Tenants != nil {
 		tid, err := w.Tenants.TenantOf(ctx, c.Customer.Domain)
@@ -189,7 +281,7 @@ func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 		return outcome{action: claim.ActionRejected, reason: &claim.StatusReason{Code: claim.ReasonConflict,
 			Message: "Another partner is already associated with one or more of these workloads or subscriptions."}}, nil
 	}
-	return outcome{action: claim.ActionCustomerNotified, unreadable: bad}, nil
+	return outcome{action: claim.ActionCustomerNotified}, nil
 }
 
 // notify moves the claim to PendingCustomer (or, again=true, renews the
@@ -202,7 +294,7 @@ func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 // after SES accepted the email and before the mark is written; the retry then
 // sends a second email with a new link (the first link stops working, and the
 // deadline counts from the second email).
-func (w *Worker) notify(ctx context.Context, c *claim.Claim, action claim.Action, again bool, unreadable []string) error {
+func (w *Worker) notify(ctx context.Context, c *claim.Claim, action claim.Action, again bool) error {
 	now := w.Clock().UTC()
 	token, hash := claim.NewOptOutToken()
 	deadline := w.Calendar.EndOfBusinessDaysAfter(now, claim.OptOutBusinessDays)
@@ -218,15 +310,12 @@ func (w *Worker) notify(ctx context.Context, c *claim.Claim, action claim.Action
 	next.CustomerNotifiedAt = nil
 	next.StatusReason = nil
 	tok, err := w.Store.TokenOp(store.Token{
-		Hash: hash, ClaimID: c.ID, Version: next.Version, Deadline: deadline, Expires: deadline.Add(TokenGrace).Unix(),
+		Hash: hash, ClaimID: c.ID, Version: next.Version, Deadline: deadline,
 	})
 	if err != nil {
 		return err
 	}
 	ev.Detail = mergeDetail(ev.Detail, map[string]string{"optOutDeadline": deadline.Format(time.RFC3339)})
-	if len(unreadable) > 0 {
-		ev.Detail["unreadableEvidence"] = strings.Join(unreadable, "; ")
-	}
 	err = w.Store.Commit(ctx, store.Change{
 		Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: []store.Op{tok}, Unnotified: again,
 	})

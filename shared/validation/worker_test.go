@@ -34,8 +34,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-const sender = "claims-noreply@example.com" // template.yaml's SenderEmail, verified by Provision
-
 // notified: Tuesday 24 November 2026 10:00 in Los Angeles.
 var clock = time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC)
 
@@ -47,6 +45,7 @@ type fixture struct {
 	worker  *validation.Worker
 	cal     *claim.Calendar
 	tenants map[string]string // domain -> tenant id the lookup answers
+	sender  string
 	down    atomic.Bool
 }
 
@@ -63,7 +62,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.cal = cal
-	mailer, err := mail.New(awsclient.SES(cfg), sender, cal.Location())
+	f.sender = res.Sender // the template's sender identity, verified by Provision
+	mailer, err := mail.New(awsclient.SES(cfg), f.sender, cal.Location())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(idp.Close)
 	f.worker = &validation.Worker{
 		Store: f.store, Evidence: f.bucket, Tenants: tenant.New(idp.URL), Mail: mailer, Calendar: cal,
-		Clock: func() time.Time { return clock }, PublicBaseURL: "http://claims.test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Clock: func() time.Time { return clock }, PublicBaseURL: "http://claims.test", Log: slog.New(slog.NewTextHandler(testLog(), nil)),
 	}
 	return f
 }
@@ -198,7 +198,7 @@ func TestAllGoodNotifiesTheCustomerOnce(t *testing.T) {
 		t.Fatalf("%d emails to the customer, want 1", len(mails))
 	}
 	m := mails[0]
-	if m.From != sender || !strings.Contains(m.Text, "http://claims.test/opt-out/") || !strings.Contains(m.HTML, `href="http://claims.test/opt-out/`) {
+	if m.From != f.sender || !strings.Contains(m.Text, "http://claims.test/opt-out/") || !strings.Contains(m.HTML, `href="http://claims.test/opt-out/`) {
 		t.Fatalf("email lacks the link or sender: %+v", m)
 	}
 	for _, want := range []string{"Fabrikam Partners &lt;Ltd&gt;", "Microsoft Teams", c.Customer.TenantID, c.Customer.Domain, "Contoso &lt;script&gt;"} {
@@ -331,7 +331,7 @@ func TestCrashBeforeTheEmailNotifiesAgainWithANewLink(t *testing.T) {
 	dl := clock.Add(100 * time.Hour)
 	next.OptOutDeadline = &dl
 	_, oldHash := claim.NewOptOutToken()
-	op, _ := f.store.TokenOp(store.Token{Hash: oldHash, ClaimID: c.ID, Version: next.Version, Deadline: dl, Expires: dl.Add(time.Hour).Unix()})
+	op, _ := f.store.TokenOp(store.Token{Hash: oldHash, ClaimID: c.ID, Version: next.Version, Deadline: dl})
 	if err := f.store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: []store.Op{op}}); err != nil {
 		t.Fatal(err)
 	}
@@ -356,4 +356,140 @@ func TestCrashBeforeTheEmailNotifiesAgainWithANewLink(t *testing.T) {
 	if got := f.actions(c.ID); fmt.Sprint(got) != "[created submitted customer_notified customer_notified]" {
 		t.Fatalf("history %v", got)
 	}
+}
+
+// One bad file among good ones still needs information: the bad file is
+// marked invalid (and not read again), the partner uploads another and
+// responds, and the claim proceeds on the files that are readable.
+func TestOneBadFileNeedsInfoAndIsNotCheckedAgain(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.submitted("partner-a", claimtest.PDF, func(c *claim.Claim) {
+		bad := c.Evidence[0]
+		bad.ID, bad.FileName = bad.ID[:len(bad.ID)-4]+"beef", "scan.pdf"
+		c.Evidence = append(c.Evidence, bad)
+	})
+	// The second file's object is a PNG declared as a PDF.
+	if _, err := f.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(f.bucket.Name()), Key: aws.String(evidence.Key(c.ID, c.Evidence[1].ID)),
+		Body: bytes.NewReader([]byte("\x89PNG\r\n\x1a\nnot a pdf")), ContentType: aws.String("application/pdf")}); err != nil {
+		t.Fatal(err)
+	}
+	f.handle(message("m1", c))
+	got := f.get(c.ID)
+	if got.Status != claim.StatusNeedsInfo || got.StatusReason.Code != claim.ReasonEvidenceInvalid || !strings.Contains(got.StatusReason.Message, "scan.pdf") {
+		t.Fatalf("got %s %+v, want NeedsInfo naming scan.pdf", got.Status, got.StatusReason)
+	}
+	if got.Evidence[0].Invalid != "" || got.Evidence[1].Invalid != "content is not application/pdf" {
+		t.Fatalf("evidence marks %q %q", got.Evidence[0].Invalid, got.Evidence[1].Invalid)
+	}
+	// The partner responds (no new file needed: a readable one remains).
+	next := *got
+	ev, err := claim.Apply(&next, claim.ActionResponded, claim.Actor{Type: claim.ActorPartner, ID: "user-1"}, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: got.Status, ExpectVersion: got.Version, Event: ev}); err != nil {
+		t.Fatal(err)
+	}
+	f.handle(message("m2", &next))
+	if got := f.get(c.ID); got.Status != claim.StatusPendingCustomer {
+		t.Fatalf("after responding: %s %+v (the refused file must not be checked again)", got.Status, got.StatusReason)
+	}
+}
+
+// A duplicate delivery that finds the notification committed a moment ago
+// (another worker may be sending its email right now) is retried later,
+// not notified twice; once the email can no longer be on its way, the job
+// notifies again.
+func TestAFreshNotificationIsNotSentTwice(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.submitted("partner-a", claimtest.PDF)
+	next := *c
+	ev, _ := claim.Apply(&next, claim.ActionCustomerNotified, claim.Actor{Type: claim.ActorSystem, ID: "validation"}, clock.Add(-10*time.Second), nil)
+	dl := clock.Add(100 * time.Hour)
+	next.OptOutDeadline = &dl
+	if err := f.store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
+		t.Fatal(err)
+	}
+	if failed := f.handle(message("m1", c)); len(failed) != 1 {
+		t.Fatalf("failed %v: the job must come back later", failed)
+	}
+	if n := len(emailsTo(t, c.CustomerContact.Email)); n != 0 {
+		t.Fatalf("%d emails sent while the first may be on its way", n)
+	}
+	f.worker.Clock = func() time.Time { return clock.Add(validation.DefaultResendAfter) }
+	if failed := f.handle(message("m1", c)); len(failed) != 0 {
+		t.Fatalf("failed %v", failed)
+	}
+	if n := len(emailsTo(t, c.CustomerContact.Email)); n != 1 {
+		t.Fatalf("%d emails, want 1", n)
+	}
+}
+
+// A customer whose email never goes out is not notified forever: after
+// MaxNotifications attempts the claim is rejected (customer_unreachable)
+// and the partner is told.
+func TestAnUnreachableCustomerEndsTheNotifications(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.submitted("partner-a", claimtest.PDF)
+	cur := c
+	for i := range validation.MaxNotifications {
+		next := *cur
+		var ev claim.Event
+		at := clock.Add(time.Duration(i-10) * time.Hour)
+		if i == 0 {
+			ev, _ = claim.Apply(&next, claim.ActionCustomerNotified, claim.Actor{Type: claim.ActorSystem, ID: "validation"}, at, nil)
+		} else {
+			ev = claim.Touch(&next, claim.ActionCustomerNotified, claim.Actor{Type: claim.ActorSystem, ID: "validation"}, at, map[string]string{"resent": "true"})
+		}
+		dl := at.Add(100 * time.Hour)
+		next.OptOutDeadline = &dl
+		if err := f.store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: cur.Status, ExpectVersion: cur.Version, Event: ev}); err != nil {
+			t.Fatal(err)
+		}
+		cur = &next
+	}
+	if failed := f.handle(message("m1", c)); len(failed) != 0 {
+		t.Fatalf("failed %v", failed)
+	}
+	got := f.get(c.ID)
+	if got.Status != claim.StatusRejected || got.StatusReason.Code != claim.ReasonCustomerUnreachable {
+		t.Fatalf("got %s %+v", got.Status, got.StatusReason)
+	}
+	if n := len(emailsTo(t, c.CustomerContact.Email)); n != 0 {
+		t.Fatalf("%d emails to the unreachable customer", n)
+	}
+	mails := emailsTo(t, c.PartnerContact.Email)
+	if len(mails) == 0 || !strings.Contains(mails[len(mails)-1].Text, "could not be emailed") {
+		t.Fatalf("partner not told: %+v", mails)
+	}
+	if err := claim.CheckDispute(got, clock.Add(time.Hour)); err != nil {
+		t.Fatalf("the partner cannot dispute: %v", err)
+	}
+}
+
+// A batch started too close to the function's deadline hands the records it
+// cannot start back to the queue, untouched.
+func TestABatchNearTheDeadlineReturnsWhatItCannotStart(t *testing.T) {
+	f := newFixture(t)
+	a, b := f.submitted("partner-a", claimtest.PDF), f.submitted("partner-b", claimtest.PDF)
+	ctx, cancel := context.WithTimeout(context.Background(), validation.DefaultGuard/2)
+	defer cancel()
+	resp, err := f.worker.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{message("ma", a), message("mb", b)}})
+	if err != nil || len(resp.BatchItemFailures) != 2 {
+		t.Fatalf("%+v %v, want both records returned", resp, err)
+	}
+	if f.get(a.ID).Status != claim.StatusSubmitted || f.get(b.ID).Status != claim.StatusSubmitted {
+		t.Fatal("a record was processed past the guard")
+	}
+}
+
+// testLog is where the worker logs: nowhere, or stderr with WORKER_LOG set.
+func testLog() io.Writer {
+	if os.Getenv("WORKER_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }
