@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -30,25 +32,40 @@ type Page struct {
 	Next  string // empty on the last page
 }
 
-// cursor is the opaque position of a listing: the last claim returned.
+// cursor is the opaque position of a listing: the last claim returned, and
+// a check sum binding it to the listing it came from (partner, status and
+// tenant filters), so a cursor altered, or brought to another partner's or
+// another filter's listing, is refused. Whatever it says, a cursor only
+// ever positions a Query inside the caller's own partition: the partner is
+// never taken from it.
 type cursor struct {
 	Created string `json:"c"`
 	ID      string `json:"i"`
+	Sum     string `json:"s"`
 }
 
 var cursorID = regexp.MustCompile(`^[0-9A-Za-z-]{1,64}$`)
 
+// CursorScope names a listing: the partner and its filters.
+func CursorScope(partnerID string, q ListQuery) string {
+	return partnerID + "\x00" + string(q.Status) + "\x00" + strings.ToLower(q.TenantID)
+}
+
+func cursorSum(scope, createdKey, id string) string {
+	h := sha256.Sum256([]byte(scope + "\x00" + createdKey + "\x00" + id))
+	return base64.RawURLEncoding.EncodeToString(h[:16])
+}
+
 // EncodeCursor and DecodeCursor are exported for tests and fuzzing.
-func EncodeCursor(createdKey, id string) string {
-	b, _ := json.Marshal(cursor{Created: createdKey, ID: id})
+func EncodeCursor(scope, createdKey, id string) string {
+	b, _ := json.Marshal(cursor{Created: createdKey, ID: id, Sum: cursorSum(scope, createdKey, id)})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// DecodeCursor checks a cursor that came back from a client: it must decode,
-// name a well-formed claim id and a key time in the fixed format. It can only
-// point inside the caller's own partition: the partner is never taken from
-// it.
-func DecodeCursor(s string) (createdKey, id string, err error) {
+// DecodeCursor checks a cursor that came back from a client for the listing
+// scope: it must decode, name a well-formed claim id and a key time in the
+// fixed format, and carry the sum of exactly these for this scope.
+func DecodeCursor(scope, s string) (createdKey, id string, err error) {
 	if len(s) == 0 || len(s) > 512 {
 		return "", "", ErrInvalidCursor
 	}
@@ -68,6 +85,9 @@ func DecodeCursor(s string) (createdKey, id string, err error) {
 	if t, err := time.Parse(keyTime, c.Created); err != nil || fmtKeyTime(t) != c.Created {
 		return "", "", ErrInvalidCursor
 	}
+	if subtle.ConstantTimeCompare([]byte(c.Sum), []byte(cursorSum(scope, c.Created, c.ID))) != 1 {
+		return "", "", ErrInvalidCursor
+	}
 	return c.Created, c.ID, nil
 }
 
@@ -79,7 +99,7 @@ func (s *Store) List(ctx context.Context, partnerID string, q ListQuery) (Page, 
 	}
 	var start map[string]types.AttributeValue
 	if q.Cursor != "" {
-		created, id, err := DecodeCursor(q.Cursor)
+		created, id, err := DecodeCursor(CursorScope(partnerID, q), q.Cursor)
 		if err != nil {
 			return Page{}, err
 		}
@@ -145,7 +165,7 @@ func (s *Store) List(ctx context.Context, partnerID string, q ListQuery) (Page, 
 			if !ok {
 				return Page{}, fmt.Errorf("list claims: unexpected index key %q", sk)
 			}
-			page.Next = EncodeCursor(created, id)
+			page.Next = EncodeCursor(CursorScope(partnerID, q), created, id)
 			return page, nil
 		}
 	}

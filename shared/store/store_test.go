@@ -218,7 +218,7 @@ func TestFailedTransitionLeavesNothing(t *testing.T) {
 	b = mustTransition(t, s, b, claim.ActionSubmitted, t0)
 
 	_, hash := claim.NewOptOutToken()
-	tok := store.Token{Hash: hash, ClaimID: a.ID, Version: a.Version + 1, Deadline: t0.Add(time.Hour), Expires: t0.Add(48 * time.Hour).Unix()}
+	tok := store.Token{Hash: hash, ClaimID: a.ID, Version: a.Version + 1, Deadline: t0.Add(time.Hour)}
 	op, err := s.TokenOp(tok)
 	if err != nil {
 		t.Fatal(err)
@@ -429,10 +429,25 @@ func TestListNewestFirstWithCursorAndFilters(t *testing.T) {
 	if err != nil || len(p.Items) != 2 || p.Next == "" {
 		t.Fatalf("filtered paging: %d items next=%q %v", len(p.Items), p.Next, err)
 	}
-	for _, bad := range []string{"garbage", "eyJjIjoieCJ9", store.EncodeCursor("2026-13-01T00:00:00.000000000Z", ids[0]), store.EncodeCursor("2026-11-24T10:00:00.000000000Z", "../x")} {
+	scope := store.CursorScope("lister", store.ListQuery{})
+	flipped := []byte(p.Next)
+	flipped[len(flipped)/2] ^= 0x01
+	for _, bad := range []string{"garbage", "eyJjIjoieCJ9", store.EncodeCursor(scope, "2026-13-01T00:00:00.000000000Z", ids[0]),
+		store.EncodeCursor(scope, "2026-11-24T10:00:00.000000000Z", "../x"), string(flipped)} {
 		if _, err := s.List(ctx, "lister", store.ListQuery{Limit: 3, Cursor: bad}); !errors.Is(err, store.ErrInvalidCursor) {
 			t.Fatalf("cursor %q: %v, want ErrInvalidCursor", bad, err)
 		}
+	}
+	// A cursor belongs to its listing: not to another partner's, nor to
+	// the same partner's with other filters.
+	if _, err := s.List(ctx, "someone-else", store.ListQuery{Limit: 2, Status: claim.StatusDraft, TenantID: tenantA, Cursor: p.Next}); !errors.Is(err, store.ErrInvalidCursor) {
+		t.Fatalf("another partner's cursor: %v", err)
+	}
+	if _, err := s.List(ctx, "lister", store.ListQuery{Limit: 2, Status: claim.StatusDraft, Cursor: p.Next}); !errors.Is(err, store.ErrInvalidCursor) {
+		t.Fatalf("a cursor of other filters: %v", err)
+	}
+	if next, err := s.List(ctx, "lister", store.ListQuery{Limit: 2, Status: claim.StatusDraft, TenantID: tenantA, Cursor: p.Next}); err != nil || len(next.Items) == 0 {
+		t.Fatalf("the cursor in its own listing: %+v %v", next, err)
 	}
 }
 
