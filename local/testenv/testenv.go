@@ -63,6 +63,10 @@ func run(m Runner) int {
 	}
 	defer st.Stop()
 	st.Setenv()
+	// Everything this test binary starts (runners among them) shares this
+	// stack, as under make test, so none leaves the process's endpoints
+	// pointing at a stack it stopped.
+	os.Setenv("CLAIMS_STACK_SHARED", "1")
 	return m.Run()
 }
 
