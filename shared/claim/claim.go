@@ -148,13 +148,17 @@ type Claim struct {
 	Evidence         []Evidence      `json:"evidence"`
 	OptOutDeadline   *time.Time      `json:"optOutDeadline,omitempty"`
 	// CustomerNotifiedAt is when SES accepted the customer's opt-out email.
-	CustomerNotifiedAt *time.Time    `json:"customerNotifiedAt,omitempty"`
-	RespondBy          *time.Time    `json:"respondBy,omitempty"`
-	StatusReason       *StatusReason `json:"statusReason,omitempty"`
-	CreatedAt          time.Time     `json:"createdAt"`
-	UpdatedAt          time.Time     `json:"updatedAt"`
-	SubmittedAt        *time.Time    `json:"submittedAt,omitempty"`
-	DecidedAt          *time.Time    `json:"decidedAt,omitempty"`
+	CustomerNotifiedAt *time.Time `json:"customerNotifiedAt,omitempty"`
+	// PartnerNotifiedAt is when SES accepted the partner contact's email
+	// about the claim's current status (NeedsPartnerNotice); every
+	// transition clears it.
+	PartnerNotifiedAt *time.Time    `json:"partnerNotifiedAt,omitempty"`
+	RespondBy         *time.Time    `json:"respondBy,omitempty"`
+	StatusReason      *StatusReason `json:"statusReason,omitempty"`
+	CreatedAt         time.Time     `json:"createdAt"`
+	UpdatedAt         time.Time     `json:"updatedAt"`
+	SubmittedAt       *time.Time    `json:"submittedAt,omitempty"`
+	DecidedAt         *time.Time    `json:"decidedAt,omitempty"`
 }
 
 // ActorType says who did something to a claim.
@@ -206,3 +210,18 @@ type Event struct {
 // Usable reports whether the file was uploaded and not refused by
 // validation.
 func (e Evidence) Usable() bool { return e.Uploaded && e.Invalid == "" }
+
+// NeedsPartnerNotice reports whether the claim's status calls for an email
+// to its partner contact (API.md: when it needs more information and when
+// it is decided) and there is a contact to email. A withdrawal is the
+// partner's own act and calls for none.
+func NeedsPartnerNotice(c *Claim) bool {
+	if c.PartnerContact == nil || c.PartnerContact.Email == "" {
+		return false
+	}
+	switch c.Status {
+	case StatusNeedsInfo, StatusApproved, StatusRejected, StatusOptedOut:
+		return true
+	}
+	return false
+}

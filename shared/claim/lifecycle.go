@@ -140,6 +140,7 @@ func Apply(c *Claim, action Action, actor Actor, now time.Time, detail map[strin
 	c.Status = to
 	c.Version++
 	c.UpdatedAt = now
+	c.PartnerNotifiedAt = nil // the new status has its own notice, if any
 	switch to {
 	case StatusSubmitted:
 		c.SubmittedAt = &now

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/notice"
 	"github.com/cpor-claims/claims/shared/queue"
 	"github.com/cpor-claims/claims/shared/store"
 )
@@ -51,6 +52,7 @@ type Result struct {
 	Approved int  `json:"approved"`
 	Rejected int  `json:"rejected"`
 	Requeued int  `json:"requeued"`
+	Notified int  `json:"notified"` // partner notices sent late
 	Skipped  int  `json:"skipped"`
 	Partial  bool `json:"partial"`
 }
@@ -63,6 +65,7 @@ const (
 	approved
 	rejected
 	requeued
+	notified
 )
 
 func (r *Result) add(o outcome) {
@@ -73,6 +76,8 @@ func (r *Result) add(o outcome) {
 		r.Rejected++
 	case requeued:
 		r.Requeued++
+	case notified:
+		r.Notified++
 	default:
 		r.Skipped++
 	}
@@ -143,7 +148,8 @@ func (f *Finalizer) Run(ctx context.Context, now time.Time) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	f.Log.InfoContext(ctx, "finalize run", "approved", res.Approved, "rejected", res.Rejected, "requeued", res.Requeued, "skipped", res.Skipped)
+	f.Log.InfoContext(ctx, "finalize run", "approved", res.Approved, "rejected", res.Rejected, "requeued", res.Requeued,
+		"notified", res.Notified, "skipped", res.Skipped)
 	return res, nil
 }
 
@@ -281,6 +287,8 @@ func (f *Finalizer) decide(ctx context.Context, c *claim.Claim, now time.Time, k
 	case c.Status == claim.StatusNeedsInfo && c.RespondBy != nil && !now.Before(*c.RespondBy):
 		o, err = f.reject(ctx, c, now, &claim.StatusReason{Code: claim.ReasonNoResponse,
 			Message: "No response to the request for more information within five business days."})
+	case claim.NeedsPartnerNotice(c) && c.PartnerNotifiedAt == nil:
+		o, err = f.renotice(ctx, c, now)
 	}
 	if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, claim.ErrInvalidTransition) {
 		// Decided meanwhile by another run, an opt-out or the partner: that
@@ -300,6 +308,19 @@ func (f *Finalizer) requeue(ctx context.Context, c *claim.Claim, now time.Time) 
 		return skipped, err
 	}
 	return requeued, nil
+}
+
+// renotice sends a partner notice that was not confirmed sent when its
+// status was committed. Moving the claim's due time first makes this run
+// the only one sending it; should it fail, the notice is due again later.
+func (f *Finalizer) renotice(ctx context.Context, c *claim.Claim, now time.Time) (outcome, error) {
+	if err := f.Store.MarkRequeued(ctx, c, now); err != nil {
+		return skipped, err
+	}
+	if err := notice.Partner(ctx, f.Store, f.Mail, c, f.Clock(), f.Log); err != nil {
+		return skipped, nil // logged; due again after the re-queue delay
+	}
+	return notified, nil
 }
 
 func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time, known map[string]*store.Association) (outcome, error) {
@@ -336,7 +357,5 @@ func (f *Finalizer) reject(ctx context.Context, c *claim.Claim, now time.Time, r
 }
 
 func (f *Finalizer) tell(ctx context.Context, c *claim.Claim) {
-	if err := f.Mail.NotifyPartner(ctx, c); err != nil {
-		f.Log.ErrorContext(ctx, "partner notice not sent", "claimId", c.ID, "error", err)
-	}
+	_ = notice.Partner(ctx, f.Store, f.Mail, c, f.Clock(), f.Log)
 }

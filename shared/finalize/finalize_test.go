@@ -270,3 +270,54 @@ func TestStopsInTheMiddleOfAPage(t *testing.T) {
 		t.Fatalf("next run: %+v %v, want the %d left", res, err, n-first)
 	}
 }
+
+// flakyMail fails while down, and counts what it sent.
+type flakyMail struct {
+	mu   sync.Mutex
+	down bool
+	sent []string
+}
+
+func (m *flakyMail) NotifyPartner(_ context.Context, c *claim.Claim) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.down {
+		return errors.New("ses: throttled")
+	}
+	m.sent = append(m.sent, c.ID+":"+string(c.Status))
+	return nil
+}
+
+// A partner notice SES refused when the claim was decided stays due, and a
+// later run sends it once; then the claim leaves the due index.
+func TestAPartnerNoticeNotSentIsSentLater(t *testing.T) {
+	st, _, f := setup(t)
+	m := &flakyMail{down: true}
+	f.Mail = m
+	c := seed(t, st, "p1", "40000000-0000-4000-8000-000000000001", "teams", t0.Add(-time.Hour), toPending...)
+	res, err := f.Run(context.Background(), t0)
+	if err != nil || res.Approved != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if got, _ := st.Get(context.Background(), c.ID); got.PartnerNotifiedAt != nil {
+		t.Fatal("marked notified although SES refused")
+	}
+	// Not yet overdue: nothing to send.
+	m.down = false
+	if res, err := f.Run(context.Background(), t0.Add(time.Minute)); err != nil || res.Notified != 0 {
+		t.Fatalf("too early: %+v %v", res, err)
+	}
+	later := t0.Add(store.DefaultRequeueAfter + time.Minute) // the approval happened at t0
+	res, err = f.Run(context.Background(), later)
+	if err != nil || res.Notified != 1 || len(m.sent) != 1 || m.sent[0] != c.ID+":Approved" {
+		t.Fatalf("later run: %+v %v, sent %v", res, err, m.sent)
+	}
+	got, _ := st.Get(context.Background(), c.ID)
+	if got.PartnerNotifiedAt == nil || got.Status != claim.StatusApproved {
+		t.Fatalf("after the notice: %+v", got)
+	}
+	res, err = f.Run(context.Background(), later.Add(24*time.Hour))
+	if err != nil || res.Notified+res.Approved+res.Rejected+res.Requeued != 0 || len(m.sent) != 1 {
+		t.Fatalf("the notice is sent again: %+v %v, sent %v", res, err, m.sent)
+	}
+}

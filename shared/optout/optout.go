@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/notice"
 	"github.com/cpor-claims/claims/shared/store"
 )
 
@@ -116,9 +117,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		if err != nil {
 			return h.fail(ctx, err), nil
 		}
-		if err := h.Mail.NotifyPartner(ctx, &next); err != nil {
-			h.Log.ErrorContext(ctx, "partner notice not sent", "claimId", c.ID, "error", err)
-		}
+		_ = notice.Partner(ctx, h.Store, h.Mail, &next, h.Clock(), h.Log)
 		v.State, v.Title = "done", "You have opted out"
 		return h.render(http.StatusOK, v), nil
 	}

@@ -55,10 +55,23 @@ func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(sk)}
 }
 
-// dueAt is when a claim in this status needs the scheduled run: the opt-out
-// deadline, the respond-by date, or (Submitted) when its validation job is
-// overdue and must be queued again. Other statuses are not in the index.
+// dueAt is when a claim needs the scheduled run: the opt-out deadline, the
+// respond-by date, (Submitted) when its validation job is overdue and must
+// be queued again, or when a partner notice not confirmed sent is overdue.
+// Other claims are not in the index.
 func (s *Store) dueAt(c *claim.Claim) (time.Time, bool) {
+	due, ok := s.statusDueAt(c)
+	if claim.NeedsPartnerNotice(c) && c.PartnerNotifiedAt == nil {
+		// The partner's email about this status is not confirmed sent: the
+		// scheduled run sends it if it is still not sent by then.
+		if notice := c.UpdatedAt.Add(s.requeueAfter); !ok || notice.Before(due) {
+			return notice, true
+		}
+	}
+	return due, ok
+}
+
+func (s *Store) statusDueAt(c *claim.Claim) (time.Time, bool) {
 	switch c.Status {
 	case claim.StatusPendingCustomer:
 		if c.CustomerNotifiedAt == nil {

@@ -46,3 +46,38 @@ func (s *Store) MarkNotified(ctx context.Context, c *claim.Claim, at time.Time) 
 	c.CustomerNotifiedAt = &at
 	return nil
 }
+
+// MarkPartnerNotified records that SES accepted the partner contact's email
+// about the claim's current status (c as committed): it sets
+// partnerNotifiedAt and the claim's due keys as they now stand (gone, or
+// its respond-by date). Guarded by the version and "not yet marked".
+// ErrVersionConflict when the claim moved on or was marked already.
+func (s *Store) MarkPartnerNotified(ctx context.Context, c *claim.Claim, at time.Time) error {
+	at = at.UTC()
+	marked := *c
+	marked.PartnerNotifiedAt = &at
+	in := &dynamodb.UpdateItemInput{
+		TableName:                &s.table,
+		Key:                      key(claimPK(c.ID), metaSK),
+		UpdateExpression:         aws.String("SET partnerNotifiedAt = :at REMOVE duepk, duesk"),
+		ConditionExpression:      aws.String("#v = :v AND attribute_not_exists(partnerNotifiedAt)"),
+		ExpressionAttributeNames: map[string]string{"#v": "version"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":at": str(at.Format(time.RFC3339Nano)), ":v": num(c.Version),
+		},
+	}
+	if due, ok := s.dueAt(&marked); ok {
+		in.UpdateExpression = aws.String("SET partnerNotifiedAt = :at, duepk = :duepk, duesk = :due")
+		in.ExpressionAttributeValues[":duepk"] = str(dueShardPK(s.shardOf(c.ID)))
+		in.ExpressionAttributeValues[":due"] = str(fmtKeyTime(due) + "#" + c.ID)
+	}
+	if _, err := s.db.UpdateItem(ctx, in); err != nil {
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return fmt.Errorf("claim %s: %w", c.ID, ErrVersionConflict)
+		}
+		return fmt.Errorf("mark partner notified: %w", err)
+	}
+	c.PartnerNotifiedAt = &at
+	return nil
+}

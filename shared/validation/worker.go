@@ -17,6 +17,7 @@ import (
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/evidence"
 	"github.com/cpor-claims/claims/shared/mail"
+	"github.com/cpor-claims/claims/shared/notice"
 	"github.com/cpor-claims/claims/shared/queue"
 	"github.com/cpor-claims/claims/shared/store"
 	"github.com/cpor-claims/claims/shared/tenant"
@@ -346,12 +347,10 @@ func (w *Worker) lost(ctx context.Context, c *claim.Claim, err error) error {
 	return err
 }
 
-// tellPartner emails the partner contact; a failure is logged, not retried
-// (the claim's status and history already say it).
+// tellPartner emails the partner contact and marks it sent; a failure
+// leaves the notice due for the scheduled run.
 func (w *Worker) tellPartner(ctx context.Context, c *claim.Claim) {
-	if err := w.Mail.NotifyPartner(ctx, c); err != nil {
-		w.Log.ErrorContext(ctx, "partner notice not sent", "claimId", c.ID, "error", err)
-	}
+	_ = notice.Partner(ctx, w.Store, w.Mail, c, w.Clock(), w.Log)
 }
 
 func mergeDetail(a, b map[string]string) map[string]string {
