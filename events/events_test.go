@@ -200,6 +200,11 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	if c, _ := st.Get(ctx, asked); c.Status != claim.StatusRejected || c.StatusReason.Code != claim.ReasonNoResponse {
 		t.Fatalf("the unanswered claim: %s %+v", c.Status, c.StatusReason)
 	}
+	// Both files were refused: they are no proof, so the dispute needs a
+	// readable one (evidence may be added while Rejected, before disputing).
+	serve(submit, "dispute-claim.json", 422, sampleID, asked)
+	readable := serve(create, "add-evidence.json", 201, sampleID, asked)["evidence"].(map[string]any)
+	put(asked, readable["id"].(string), body)
 	if d := serve(submit, "dispute-claim.json", 202, sampleID, asked); d["status"] != "Submitted" {
 		t.Fatalf("dispute: %v", d["status"])
 	}
@@ -208,7 +213,7 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	for _, e := range ah["items"].([]any) {
 		askedActions = append(askedActions, e.(map[string]any)["action"].(string))
 	}
-	if got := strings.Join(askedActions, ","); got != "created,updated,evidence_added,submitted,more_info_requested,evidence_added,responded,more_info_requested,rejected,disputed" {
+	if got := strings.Join(askedActions, ","); got != "created,updated,evidence_added,submitted,more_info_requested,evidence_added,responded,more_info_requested,rejected,evidence_added,disputed" {
 		t.Fatalf("history of the answered claim: %s", got)
 	}
 	h := serve(history, "get-history.json", 200, sampleID, id)
