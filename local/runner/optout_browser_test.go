@@ -2,13 +2,10 @@ package runner_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/optout/optouttest"
 )
 
 // tab is one Chromium tab with JavaScript switched off, a phone's viewport
@@ -154,20 +152,9 @@ func checkHeaders(t *testing.T, what string, resp *http.Response, body string) {
 	if !slices.Equal(names, exactPageHeaders) {
 		t.Fatalf("%s: headers %v, want exactly %v", what, names, exactPageHeaders)
 	}
-	styles := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindAllStringSubmatch(body, -1)
-	if len(styles) != 1 {
-		t.Fatalf("%s: %d <style> elements", what, len(styles))
-	}
-	sum := sha256.Sum256([]byte(styles[0][1]))
-	want := map[string]string{
-		"Content-Type": "text/html; charset=utf-8",
-		"Content-Security-Policy": "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
-			"form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-		"Referrer-Policy":        "no-referrer",
-		"X-Robots-Tag":           "noindex, nofollow",
-		"X-Content-Type-Options": "nosniff",
-		"X-Frame-Options":        "DENY",
-		"Cache-Control":          "no-store",
+	want, err := optouttest.Headers(body)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 	for k, v := range want {
 		if got := resp.Header.Values(k); len(got) != 1 || got[0] != v {

@@ -317,6 +317,25 @@ func TestRedeliveredJobAndKilledWorker(t *testing.T) {
 		}
 	}
 
+	// killAtGate delivers the job with the gate in mode and kills the
+	// worker once its SES request is held (hold) or answered (swallow).
+	killAtGate := func(t *testing.T, mode, id string, version float64) {
+		t.Helper()
+		gate.mode.Store(mode)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _, _ = post(nil, "/2015-03-31/functions/ValidateFunction/invocations", sqsEvent("m-"+id, id, version))
+		}()
+		select {
+		case <-gate.arrived:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the worker's email never reached the gate (%s)", mode)
+		}
+		killFunction(t, r, "ValidateFunction")
+		<-done
+	}
+
 	t.Run("delivered three times at once", func(t *testing.T) {
 		id, version, to := newSubmitted()
 		var wg sync.WaitGroup
@@ -341,19 +360,7 @@ func TestRedeliveredJobAndKilledWorker(t *testing.T) {
 
 	t.Run("killed before SES has the email", func(t *testing.T) {
 		id, version, to := newSubmitted()
-		gate.mode.Store("hold")
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_, _, _ = post(nil, "/2015-03-31/functions/ValidateFunction/invocations", sqsEvent("m-"+id, id, version))
-		}()
-		select {
-		case <-gate.arrived:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the worker never called SES")
-		}
-		killFunction(t, r, "ValidateFunction")
-		<-done
+		killAtGate(t, "hold", id, version)
 		if c := expect(t, call(t, &u, "GET", "/claims/"+id, nil), 200).json(t); c["status"] != "PendingCustomer" || c["customerNotifiedAt"] != nil {
 			t.Fatalf("after the kill: %v, notified %v; want PendingCustomer with the email not confirmed", c["status"], c["customerNotifiedAt"])
 		}
@@ -379,19 +386,7 @@ func TestRedeliveredJobAndKilledWorker(t *testing.T) {
 
 	t.Run("killed after SES accepted the email", func(t *testing.T) {
 		id, version, to := newSubmitted()
-		gate.mode.Store("swallow")
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_, _, _ = post(nil, "/2015-03-31/functions/ValidateFunction/invocations", sqsEvent("m-"+id, id, version))
-		}()
-		select {
-		case <-gate.arrived:
-		case <-time.After(30 * time.Second):
-			t.Fatal("SES never answered")
-		}
-		killFunction(t, r, "ValidateFunction")
-		<-done
+		killAtGate(t, "swallow", id, version)
 		gate.mode.Store("pass")
 		deliver(t, id, version)
 		mails := emailsTo(t, to)

@@ -2,8 +2,6 @@ package optout_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +19,7 @@ import (
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/claim/claimtest"
 	"github.com/cpor-claims/claims/shared/optout"
+	"github.com/cpor-claims/claims/shared/optout/optouttest"
 	"github.com/cpor-claims/claims/shared/store"
 )
 
@@ -238,11 +237,9 @@ func TestConcurrentOptOutsRecordOne(t *testing.T) {
 	}
 }
 
-var (
-	styleRE = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
-	// Anything that would load, run or style outside the one hashed <style>.
-	forbiddenRE = regexp.MustCompile(`(?i)<script|<link|<img|<iframe|<object|<embed|<base|\ssrc=|\sstyle=|\son[a-z]+=|javascript:|action=`)
-)
+// forbiddenRE: anything that would load, run or style outside the one
+// hashed <style>.
+var forbiddenRE = regexp.MustCompile(`(?i)<script|<link|<img|<iframe|<object|<embed|<base|\ssrc=|\sstyle=|\son[a-z]+=|javascript:|action=`)
 
 // checkPage asserts one opt-out page's status, its exact security headers
 // (the whole set, nothing missing, nothing extra) and the head every page
@@ -253,20 +250,9 @@ func checkPage(t *testing.T, resp events.APIGatewayV2HTTPResponse, status int) {
 	if resp.StatusCode != status {
 		t.Fatalf("status %d, want %d\n%s", resp.StatusCode, status, resp.Body)
 	}
-	styles := styleRE.FindAllStringSubmatch(resp.Body, -1)
-	if len(styles) != 1 {
-		t.Fatalf("%d <style> elements, want exactly 1:\n%s", len(styles), resp.Body)
-	}
-	sum := sha256.Sum256([]byte(styles[0][1]))
-	want := map[string]string{
-		"Content-Type": "text/html; charset=utf-8",
-		"Content-Security-Policy": "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
-			"form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-		"Referrer-Policy":        "no-referrer",
-		"X-Robots-Tag":           "noindex, nofollow",
-		"X-Content-Type-Options": "nosniff",
-		"X-Frame-Options":        "DENY",
-		"Cache-Control":          "no-store",
+	want, err := optouttest.Headers(resp.Body)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, resp.Body)
 	}
 	if fmt.Sprint(resp.Headers) != fmt.Sprint(want) {
 		t.Fatalf("headers\n got %v\nwant %v", resp.Headers, want)

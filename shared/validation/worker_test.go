@@ -128,6 +128,31 @@ func (f *fixture) submitted(partner string, body []byte, mutate ...func(*claim.C
 	return &next
 }
 
+// notified commits c's notification at at, as a worker that then died
+// before sending the email leaves it (with the token of hash, if given).
+func (f *fixture) notified(c *claim.Claim, at time.Time, hash string) *claim.Claim {
+	f.t.Helper()
+	next := *c
+	ev, err := claim.Apply(&next, claim.ActionCustomerNotified, claim.Actor{Type: claim.ActorSystem, ID: "validation"}, at, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	dl := clock.Add(100 * time.Hour)
+	next.OptOutDeadline = &dl
+	var ops []store.Op
+	if hash != "" {
+		op, err := f.store.TokenOp(store.Token{Hash: hash, ClaimID: c.ID, Version: next.Version, Deadline: dl})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		ops = append(ops, op)
+	}
+	if err := f.store.Commit(context.Background(), store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: ops}); err != nil {
+		f.t.Fatal(err)
+	}
+	return &next
+}
+
 func message(id string, c *claim.Claim) events.SQSMessage {
 	b, _ := json.Marshal(queue.Job{ClaimID: c.ID, Version: c.Version})
 	return events.SQSMessage{MessageId: id, Body: string(b)}
@@ -326,15 +351,8 @@ func TestCrashBeforeTheEmailNotifiesAgainWithANewLink(t *testing.T) {
 	ctx := context.Background()
 	c := f.submitted("partner-a", claimtest.PDF)
 	// The worker committed the notification, then died before sending.
-	next := *c
-	ev, _ := claim.Apply(&next, claim.ActionCustomerNotified, claim.Actor{Type: claim.ActorSystem, ID: "validation"}, clock.Add(-30*time.Minute), nil)
-	dl := clock.Add(100 * time.Hour)
-	next.OptOutDeadline = &dl
 	_, oldHash := claim.NewOptOutToken()
-	op, _ := f.store.TokenOp(store.Token{Hash: oldHash, ClaimID: c.ID, Version: next.Version, Deadline: dl})
-	if err := f.store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: []store.Op{op}}); err != nil {
-		t.Fatal(err)
-	}
+	f.notified(c, clock.Add(-30*time.Minute), oldHash)
 	// The redelivered job sends the email once, with a new link.
 	f.handle(message("m1", c))
 	f.handle(message("m1", c))
@@ -403,15 +421,8 @@ func TestOneBadFileNeedsInfoAndIsNotCheckedAgain(t *testing.T) {
 // notifies again.
 func TestAFreshNotificationIsNotSentTwice(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
 	c := f.submitted("partner-a", claimtest.PDF)
-	next := *c
-	ev, _ := claim.Apply(&next, claim.ActionCustomerNotified, claim.Actor{Type: claim.ActorSystem, ID: "validation"}, clock.Add(-10*time.Second), nil)
-	dl := clock.Add(100 * time.Hour)
-	next.OptOutDeadline = &dl
-	if err := f.store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
-		t.Fatal(err)
-	}
+	f.notified(c, clock.Add(-10*time.Second), "")
 	if failed := f.handle(message("m1", c)); len(failed) != 1 {
 		t.Fatalf("failed %v: the job must come back later", failed)
 	}
