@@ -125,6 +125,7 @@ var AWSOnly = map[string]string{
 	"AWS::Serverless::HttpApi":        "the runner plays API Gateway and its JWT authorizer",
 	"AWS::Lambda::EventSourceMapping": "the runner polls the queue and feeds the function",
 	"AWS::Logs::LogGroup":             "function output goes to the runner's log",
+	"AWS::IAM::Role":                  "the emulators do not enforce IAM (functions run with the local stack's credentials); local/samtemplate's iam_test.go checks each role against the code instead",
 	"AWS::CloudWatch::Alarm":          "no CloudWatch locally; the DLQs themselves are created",
 	"AWS::S3::BucketPolicy":           "TLS-only access: the emulators are reached over plain HTTP on loopback (and LocalStack does not enforce bucket policies)",
 }
