@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// Each function's policy is exactly what its code reaches (reach_test.go):
-// an action the code no longer uses, or one it started to use, fails here,
-// and so does a resource, a key prefix or an index that drifted.
+// Each function's role grants exactly what its code reaches (reach_test.go),
+// its own log group and X-Ray: an action the code no longer uses, or one it
+// started to use, fails here, and so does a resource, a key prefix or an
+// index that drifted.
 //
 // The expected policy is derived, per function, from:
 //   - the AWS SDK operations its code calls, mapped to their IAM actions
@@ -20,25 +21,68 @@ import (
 //     key), read with ListBucket on those prefixes so that S3 answers 404
 //     for a missing object (403 without it);
 //   - the queue, bucket, table and sender its environment names;
-//   - its SQS event source (the mapping reads the queue with its role).
+//   - its SQS event source (the mapping reads the queue with its role);
+//   - its log group (LoggingConfig.LogGroup: CreateLogStream and
+//     PutLogEvents there only) and its tracing (Tracing: Active: the X-Ray
+//     writes Lambda makes, on "*", X-Ray having no resource-level
+//     permissions).
+//
+// The grants are read from the function's explicit AWS::IAM::Role (its
+// Role: !GetAtt <role>.Arn), whose inline policies are its only permissions.
 func TestPoliciesAreWhatTheCodeUses(t *testing.T) {
 	tm := load(t)
 	reach := reachAll(t)
+	for _, p := range policyDiffs(tm, reach) {
+		t.Error(p)
+	}
+
+	// The comparison itself fails on a grant too many or too few.
+	mutate := func(edit func(st []any) []any) []string {
+		m := load(t)
+		role, err := roleOf(m, "SubmitFunction")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol := list(m.Resources[role].Properties["Policies"])[0].(map[string]any)
+		doc := pol["PolicyDocument"].(map[string]any)
+		doc["Statement"] = edit(list(doc["Statement"]))
+		return policyDiffs(m, reach)
+	}
+	extra := mutate(func(st []any) []any {
+		return append(st, map[string]any{"Effect": "Allow", "Action": "dynamodb:DeleteItem", "Resource": map[string]any{"Fn::GetAtt": []any{"ClaimsTable", "Arn"}}})
+	})
+	if len(extra) != 1 || !strings.Contains(extra[0], "does not use") || !strings.Contains(extra[0], "dynamodb:DeleteItem") {
+		t.Errorf("an extra DeleteItem on SubmitFunction's role: %q", extra)
+	}
+	fewer := mutate(func(st []any) []any { return st[1:] })
+	if len(fewer) != 1 || !strings.Contains(fewer[0], "does not grant") {
+		t.Errorf("SubmitFunction's role without its first statement: %q", fewer)
+	}
+}
+
+// policyDiffs compares each function's role with what its code reaches.
+func policyDiffs(tm *Template, reach map[string]*Reach) []string {
+	var out []string
 	refs := policyRefs(tm)
 	for _, f := range tm.Functions() {
 		r, ok := reach[f.CodeURI]
 		if !ok {
-			t.Errorf("%s: no function package at %s", f.ID, f.CodeURI)
+			out = append(out, fmt.Sprintf("%s: no function package at %s", f.ID, f.CodeURI))
 			continue
 		}
 		want, why, err := expectedPolicy(tm, f, r)
 		if err != nil {
-			t.Errorf("%s: %v", f.ID, err)
+			out = append(out, fmt.Sprintf("%s: %v", f.ID, err))
 			continue
 		}
-		got, err := declaredPolicy(tm, f.ID, refs)
+		role, err := roleOf(tm, f.ID)
 		if err != nil {
-			t.Errorf("%s: %v", f.ID, err)
+			out = append(out, fmt.Sprintf("%s: %v", f.ID, err))
+			continue
+		}
+		got, err := declaredPolicy(tm, role, refs)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %s: %v", f.ID, role, err))
 			continue
 		}
 		var missing, extra []string
@@ -55,12 +99,197 @@ func TestPoliciesAreWhatTheCodeUses(t *testing.T) {
 		sort.Strings(missing)
 		sort.Strings(extra)
 		if len(missing) > 0 {
-			t.Errorf("%s: the code needs, the template does not grant:\n    %s", f.ID, strings.Join(missing, "\n    "))
+			out = append(out, fmt.Sprintf("%s: the code needs, %s does not grant:\n    %s", f.ID, role, strings.Join(missing, "\n    ")))
 		}
 		if len(extra) > 0 {
-			t.Errorf("%s: the template grants, the code does not use:\n    %s", f.ID, strings.Join(extra, "\n    "))
+			out = append(out, fmt.Sprintf("%s: %s grants, the code does not use:\n    %s", f.ID, role, strings.Join(extra, "\n    ")))
 		}
 	}
+	return out
+}
+
+// No function role may grant logs:* or a logs action on "*" (what SAM's
+// AWSLambdaBasicExecutionRole would), nor name another function's log
+// group; no action is a wildcard, and "*" is a resource only for X-Ray.
+func TestRolesGrantOnlyTheirOwnLogGroup(t *testing.T) {
+	tm := load(t)
+	if p := roleProblems(tm); len(p) > 0 {
+		t.Fatalf("\n  %s", strings.Join(p, "\n  "))
+	}
+	// The check catches each way back to broad logs access.
+	cases := map[string]func(m *Template){
+		"logs:* on its group": func(m *Template) {
+			addStatement(m, "CreateFunctionRole", "logs:*", map[string]any{"Fn::GetAtt": []any{"CreateFunctionLogs", "Arn"}})
+		},
+		"a logs action on *": func(m *Template) { addStatement(m, "CreateFunctionRole", "logs:PutLogEvents", "*") },
+		"CreateLogGroup": func(m *Template) {
+			addStatement(m, "CreateFunctionRole", "logs:CreateLogGroup", map[string]any{"Fn::GetAtt": []any{"CreateFunctionLogs", "Arn"}})
+		},
+		"another function's group": func(m *Template) {
+			addStatement(m, "CreateFunctionRole", "logs:PutLogEvents", map[string]any{"Fn::GetAtt": []any{"SubmitFunctionLogs", "Arn"}})
+		},
+		"every /aws/lambda group": func(m *Template) {
+			addStatement(m, "CreateFunctionRole", "logs:PutLogEvents", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*"})
+		},
+		"s3 on *": func(m *Template) { addStatement(m, "CreateFunctionRole", "s3:GetObject", "*") },
+		"the managed basic execution policy": func(m *Template) {
+			m.Resources["CreateFunctionRole"].Properties["ManagedPolicyArns"] = []any{"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+		},
+		"SAM's generated role": func(m *Template) {
+			p := m.Resources["CreateFunction"].Properties
+			delete(p, "Role")
+			p["Policies"] = []any{map[string]any{"Statement": []any{}}}
+		},
+		"a shared role": func(m *Template) {
+			m.Resources["SubmitFunction"].Properties["Role"] = map[string]any{"Fn::GetAtt": []any{"CreateFunctionRole", "Arn"}}
+		},
+		"no LoggingConfig": func(m *Template) { delete(m.Resources["CreateFunction"].Properties, "LoggingConfig") },
+		"a permissions boundary": func(m *Template) {
+			m.Resources["CreateFunctionRole"].Properties["PermissionsBoundary"] = "arn:aws:iam::123456789012:policy/b"
+		},
+	}
+	for name, edit := range cases {
+		m := load(t)
+		edit(m)
+		if len(roleProblems(m)) == 0 {
+			t.Errorf("%s: not reported", name)
+		}
+	}
+}
+
+func addStatement(m *Template, role, action string, resource any) {
+	pol := list(m.Resources[role].Properties["Policies"])[0].(map[string]any)
+	doc := pol["PolicyDocument"].(map[string]any)
+	doc["Statement"] = append(list(doc["Statement"]), map[string]any{"Effect": "Allow", "Action": action, "Resource": resource})
+}
+
+// roleProblems checks every function's role: its own (no other function's),
+// trusted by Lambda alone, inline policies only, no wildcard action, "*"
+// only for X-Ray, logs only on the function's own log group, which keeps a
+// retention.
+func roleProblems(tm *Template) []string {
+	var out []string
+	refs := policyRefs(tm)
+	users, groups := map[string][]string{}, map[string][]string{}
+	for _, f := range tm.Functions() {
+		role, err := roleOf(tm, f.ID)
+		if err != nil {
+			out = append(out, f.ID+": "+err.Error())
+			continue
+		}
+		users[role] = append(users[role], f.ID)
+		lg, err := logGroupOf(tm, f.ID)
+		if err != nil {
+			out = append(out, f.ID+": "+err.Error())
+			continue
+		}
+		groups[lg] = append(groups[lg], f.ID)
+		if _, ok := tm.Resources[lg].Properties["RetentionInDays"]; !ok {
+			out = append(out, lg+": no RetentionInDays")
+		}
+		props := tm.Resources[role].Properties
+		for _, k := range []string{"ManagedPolicyArns", "PermissionsBoundary"} {
+			if _, ok := props[k]; ok {
+				out = append(out, fmt.Sprintf("%s: %s (inline policies only, no boundary)", role, k))
+			}
+		}
+		if err := lambdaTrust(props["AssumeRolePolicyDocument"]); err != nil {
+			out = append(out, role+": "+err.Error())
+		}
+		got, err := declaredPolicy(tm, role, refs)
+		if err != nil {
+			out = append(out, role+": "+err.Error())
+			continue
+		}
+		for g := range got {
+			action, rest, _ := strings.Cut(g, " ")
+			resource, _, _ := strings.Cut(rest, " if ")
+			switch {
+			case strings.Contains(action, "*"):
+				out = append(out, fmt.Sprintf("%s: a wildcard action: %s", role, g))
+			case strings.HasPrefix(action, "logs:"):
+				if action != "logs:CreateLogStream" && action != "logs:PutLogEvents" {
+					out = append(out, fmt.Sprintf("%s: %s (the template creates the log group; only CreateLogStream and PutLogEvents)", role, g))
+				}
+				if resource != "loggroup:"+lg {
+					out = append(out, fmt.Sprintf("%s: %s is not %s's own log group %s", role, g, f.ID, lg))
+				}
+			case resource == "*" && !strings.HasPrefix(action, "xray:"):
+				out = append(out, fmt.Sprintf("%s: %s on \"*\" (only X-Ray, without resource-level permissions, may)", role, g))
+			}
+		}
+	}
+	for role, fns := range users {
+		if len(fns) != 1 {
+			out = append(out, fmt.Sprintf("%s: the role of %v: one role per function", role, fns))
+		}
+	}
+	for lg, fns := range groups {
+		if len(fns) != 1 {
+			out = append(out, fmt.Sprintf("%s: the log group of %v: one per function", lg, fns))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// roleOf is the logical id of the AWS::IAM::Role a function runs with. A
+// function without Role (Policies instead) would get a role SAM generates,
+// with AWSLambdaBasicExecutionRole: logs on "*".
+func roleOf(tm *Template, fn string) (string, error) {
+	gf, _ := tm.Globals["Function"].(map[string]any)
+	for _, k := range []string{"Role", "Policies", "PermissionsBoundary"} {
+		if _, ok := gf[k]; ok {
+			return "", fmt.Errorf("Globals.Function.%s: each function names its own role", k)
+		}
+	}
+	p := tm.Resources[fn].Properties
+	if _, ok := p["Policies"]; ok {
+		return "", fmt.Errorf("Policies on the function: SAM would generate its role, with AWSLambdaBasicExecutionRole (logs on \"*\"); grant in its explicit role")
+	}
+	g, _ := p["Role"].(map[string]any)["Fn::GetAtt"].([]any)
+	if len(g) != 2 || scalar(g[1]) != "Arn" || tm.Resources[scalar(g[0])].Type != "AWS::IAM::Role" {
+		return "", fmt.Errorf("Role %v: want !GetAtt <an AWS::IAM::Role of the template>.Arn", p["Role"])
+	}
+	return scalar(g[0]), nil
+}
+
+// logGroupOf is the log group a function writes to: LoggingConfig.LogGroup,
+// a !Ref to a log group of the template.
+func logGroupOf(tm *Template, fn string) (string, error) {
+	lc, _ := tm.Resources[fn].Properties["LoggingConfig"].(map[string]any)
+	ref, _ := lc["LogGroup"].(map[string]any)
+	id := scalar(ref["Ref"])
+	if tm.Resources[id].Type != "AWS::Logs::LogGroup" {
+		return "", fmt.Errorf("LoggingConfig.LogGroup %v: want !Ref <an AWS::Logs::LogGroup of the template>", lc["LogGroup"])
+	}
+	return id, nil
+}
+
+// tracing is a function's Tracing, from Globals unless it sets its own.
+func tracing(tm *Template, fn string) string {
+	if v, ok := tm.Resources[fn].Properties["Tracing"]; ok {
+		return scalar(v)
+	}
+	gf, _ := tm.Globals["Function"].(map[string]any)
+	return scalar(gf["Tracing"])
+}
+
+// lambdaTrust accepts only "lambda.amazonaws.com may sts:AssumeRole".
+func lambdaTrust(v any) error {
+	doc, _ := v.(map[string]any)
+	st := list(doc["Statement"])
+	if len(st) != 1 {
+		return fmt.Errorf("AssumeRolePolicyDocument: want one statement, got %v", v)
+	}
+	sm, _ := st[0].(map[string]any)
+	pr, _ := sm["Principal"].(map[string]any)
+	svc, act := listOrOne(pr["Service"]), listOrOne(sm["Action"])
+	if scalar(sm["Effect"]) != "Allow" || len(pr) != 1 || len(svc) != 1 || scalar(svc[0]) != "lambda.amazonaws.com" ||
+		len(act) != 1 || scalar(act[0]) != "sts:AssumeRole" || sm["Condition"] != nil {
+		return fmt.Errorf("AssumeRolePolicyDocument: want lambda.amazonaws.com allowed sts:AssumeRole, got %v", v)
+	}
+	return nil
 }
 
 // The IAM action of each SDK operation the functions may call. An operation
@@ -210,6 +439,21 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 			add(grant(a, "queue:"+q.Queue, ""), "its SQS event source reads the queue")
 		}
 	}
+	lg, err := logGroupOf(tm, f.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range []string{"logs:CreateLogStream", "logs:PutLogEvents"} {
+		add(grant(a, "loggroup:"+lg, ""), "Lambda writes its output to its own log group (LoggingConfig), which the template creates")
+	}
+	if tracing(tm, f.ID) == "Active" {
+		// What Lambda's active tracing sends (the code has no X-Ray SDK:
+		// no sampling rules to read). X-Ray has no resource-level
+		// permissions, so "*" is the narrowest resource.
+		for _, a := range []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"} {
+			add(grant(a, "*", ""), "Tracing: Active")
+		}
+	}
 	return want, why, nil
 }
 
@@ -224,22 +468,35 @@ func policyRefs(tm *Template) map[string]string {
 			refs[id+".Arn"] = "bucket:" + id
 		case "AWS::SQS::Queue":
 			refs[id+".Arn"] = "queue:" + id
+		case "AWS::Logs::LogGroup":
+			refs[id+".Arn"] = "loggroup:" + id
 		}
 	}
 	return refs
 }
 
-// declaredPolicy reads a function's inline policy statements as grants.
-func declaredPolicy(tm *Template, id string, refs map[string]string) (map[string]bool, error) {
+// declaredPolicy reads a role's inline policy statements as grants.
+func declaredPolicy(tm *Template, role string, refs map[string]string) (map[string]bool, error) {
 	got := map[string]bool{}
-	pols, _ := tm.Resources[id].Properties["Policies"].([]any)
+	pols := list(tm.Resources[role].Properties["Policies"])
+	if len(pols) == 0 {
+		return nil, fmt.Errorf("no inline Policies")
+	}
 	for _, p := range pols {
-		pm, ok := p.(map[string]any)
+		pm, _ := p.(map[string]any)
+		doc, ok := pm["PolicyDocument"].(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("policy %v: only inline Statement policies are checked", p)
+			return nil, fmt.Errorf("policy %v: only inline PolicyDocument policies are checked", p)
 		}
-		for _, st := range list(pm["Statement"]) {
+		for _, st := range list(doc["Statement"]) {
 			sm, _ := st.(map[string]any)
+			for k := range sm {
+				switch k {
+				case "Sid", "Effect", "Action", "Resource", "Condition":
+				default:
+					return nil, fmt.Errorf("statement %v: %s is not checked (Action and Resource only)", sm, k)
+				}
+			}
 			if scalar(sm["Effect"]) != "Allow" {
 				return nil, fmt.Errorf("statement %v: only Allow statements are expected", sm)
 			}
