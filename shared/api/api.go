@@ -110,12 +110,12 @@ func noQuery(req events.APIGatewayV2HTTPRequest) error {
 	return err
 }
 
-// input runs a write route's request checks (query string, headers, body)
-// on a claim: any failure is answered only once the claim is known to be
-// the caller's partner's (404 first), so ids leak nothing. The happy path
-// reads nothing more.
-func (a *API) input(ctx context.Context, who service.Caller, id string, checks ...func() error) error {
-	for _, check := range checks {
+// input runs a write route's request checks on a claim: the query string
+// (it takes none), then checks (headers, body), in order. Any failure is
+// answered only once the claim is known to be the caller's partner's (404
+// first), so ids leak nothing. The happy path reads nothing more.
+func (a *API) input(ctx context.Context, who service.Caller, req events.APIGatewayV2HTTPRequest, id string, checks ...func() error) error {
+	for _, check := range append([]func() error{func() error { return noQuery(req) }}, checks...) {
 		if err := check(); err != nil {
 			return a.Service.NotFoundFirst(ctx, who, id, err)
 		}

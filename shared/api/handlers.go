@@ -51,7 +51,7 @@ func (a *API) patch(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	id := req.PathParameters["id"]
 	var patch []byte
 	var ifMatch *int64
-	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+	err = a.input(ctx, who, req, id,
 		func() (err error) {
 			patch, err = httpapi.ReadJSONBody(req, "application/json", "application/merge-patch+json")
 			return err
@@ -94,7 +94,7 @@ func (a *API) delete(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 		return nil200(), err
 	}
 	id := req.PathParameters["id"]
-	if err := a.input(ctx, who, id, func() error { return noQuery(req) }); err != nil {
+	if err := a.input(ctx, who, req, id); err != nil {
 		return nil200(), err
 	}
 	if err := a.Service.Delete(ctx, who, id); err != nil {
@@ -110,7 +110,7 @@ func (a *API) addEvidence(ctx context.Context, req events.APIGatewayV2HTTPReques
 	}
 	id := req.PathParameters["id"]
 	var n service.NewEvidence
-	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+	err = a.input(ctx, who, req, id,
 		func() error { _, err := httpapi.DecodeJSON(req, &n); return err })
 	if err != nil {
 		return nil200(), err
@@ -128,7 +128,7 @@ func (a *API) submit(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 		return nil200(), err
 	}
 	id := req.PathParameters["id"]
-	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+	err = a.input(ctx, who, req, id,
 		func() error { return httpapi.EmptyOrJSONObject(req) })
 	if err != nil {
 		return nil200(), err
@@ -149,7 +149,7 @@ func (a *API) respond(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 	var body struct {
 		Comment string `json:"comment"`
 	}
-	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+	err = a.input(ctx, who, req, id,
 		func() error { _, err := httpapi.DecodeJSON(req, &body); return err })
 	if err != nil {
 		return nil200(), err
@@ -167,7 +167,7 @@ func (a *API) withdraw(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return nil200(), err
 	}
 	id := req.PathParameters["id"]
-	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+	err = a.input(ctx, who, req, id,
 		func() error { return httpapi.EmptyOrJSONObject(req) })
 	if err != nil {
 		return nil200(), err
@@ -188,7 +188,7 @@ func (a *API) dispute(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 	var body struct {
 		Reason string `json:"reason"`
 	}
-	err = a.input(ctx, who, id, func() error { return noQuery(req) },
+	err = a.input(ctx, who, req, id,
 		func() error { _, err := httpapi.DecodeJSON(req, &body); return err })
 	if err != nil {
 		return nil200(), err

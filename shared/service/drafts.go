@@ -58,7 +58,7 @@ type Idempotency struct {
 // request returns the original claim (and reports replayed); the same key with
 // another body is ErrIdempotencyConflict, also when both race.
 func (s *Service) Create(ctx context.Context, caller Caller, f Fields, idem *Idempotency, now time.Time) (c *claim.Claim, replayed bool, err error) {
-	if err := caller.requireAdmin(); err != nil {
+	if err := caller.RequireAdmin(); err != nil {
 		return nil, false, err
 	}
 	now = now.UTC()
@@ -126,7 +126,7 @@ func (s *Service) replay(ctx context.Context, caller Caller, idem *Idempotency, 
 // and returns the new one (a merge patch is re-applied on a re-read when a
 // concurrent edit won, so no update is lost). ifMatch pins a version.
 func (s *Service) Update(ctx context.Context, caller Caller, id string, ifMatch *int64, edit func(Fields) (Fields, error), now time.Time) (*claim.Claim, error) {
-	if err := caller.requireAdmin(); err != nil {
+	if err := caller.RequireAdmin(); err != nil {
 		return nil, err
 	}
 	return s.change(ctx, caller, id, ifMatch, func(c *claim.Claim) (claim.Event, []store.Op, error) {
@@ -154,7 +154,7 @@ func (s *Service) Update(ctx context.Context, caller Caller, id string, ifMatch 
 // files. A failure to delete them is logged, not answered: the Draft is
 // gone either way.
 func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
-	if err := caller.requireAdmin(); err != nil {
+	if err := caller.RequireAdmin(); err != nil {
 		return err
 	}
 	for attempt := 1; ; attempt++ {
@@ -247,7 +247,7 @@ func evidenceOpen(c *claim.Claim, now time.Time) bool {
 // AddEvidence records a new evidence file on the claim (evidence_added) and
 // returns a presigned upload for it.
 func (s *Service) AddEvidence(ctx context.Context, caller Caller, id string, n NewEvidence, now time.Time) (*AddedEvidence, error) {
-	if err := caller.requireAdmin(); err != nil {
+	if err := caller.RequireAdmin(); err != nil {
 		return nil, err
 	}
 	if err := n.validate(); err != nil {

@@ -39,7 +39,7 @@ func (s *Service) Dispute(ctx context.Context, caller Caller, id, reason string,
 
 // Withdraw ends a claim at the partner's request.
 func (s *Service) Withdraw(ctx context.Context, caller Caller, id string, now time.Time) (*claim.Claim, error) {
-	if err := caller.requireAdmin(); err != nil {
+	if err := caller.RequireAdmin(); err != nil {
 		return nil, err
 	}
 	return s.change(ctx, caller, id, nil, func(c *claim.Claim) (claim.Event, []store.Op, error) {
@@ -58,7 +58,7 @@ func (s *Service) Withdraw(ctx context.Context, caller Caller, id string, now ti
 // is still Submitted: the due-deadline index lists it once its job is
 // overdue and the scheduled run queues it again, so no claim is stranded.
 func (s *Service) toValidation(ctx context.Context, caller Caller, id string, action claim.Action, now time.Time, detail map[string]string) (*claim.Claim, error) {
-	if err := caller.requireAdmin(); err != nil {
+	if err := caller.RequireAdmin(); err != nil {
 		return nil, err
 	}
 	c, err := s.change(ctx, caller, id, nil, func(c *claim.Claim) (claim.Event, []store.Op, error) {

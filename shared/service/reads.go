@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/cpor-claims/claims/shared/claim"
@@ -26,8 +25,8 @@ func (s *Service) History(ctx context.Context, caller Caller, id string) ([]clai
 	if err != nil {
 		return nil, err
 	}
-	if c.PartnerID != caller.PartnerID {
-		return nil, fmt.Errorf("claim %s: %w", id, store.ErrNotFound)
+	if err := caller.owns(c); err != nil {
+		return nil, err
 	}
 	return events, nil
 }

@@ -47,8 +47,6 @@ func (c Caller) RequireAdmin() error {
 	return nil
 }
 
-func (c Caller) requireAdmin() error { return c.RequireAdmin() }
-
 // Evidence is the evidence bucket as the service uses it.
 type Evidence interface {
 	PresignUpload(ctx context.Context, key, contentType string, size int64, now time.Time) (evidence.Upload, error)
@@ -115,10 +113,19 @@ func (s *Service) get(ctx context.Context, caller Caller, id string) (*claim.Cla
 	if err != nil {
 		return nil, err
 	}
-	if c.PartnerID != caller.PartnerID {
-		return nil, fmt.Errorf("claim %s: %w", id, store.ErrNotFound)
+	if err := caller.owns(c); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// owns is nil when c is the caller's partner's claim, else ErrNotFound
+// (never forbidden: ids leak nothing).
+func (c Caller) owns(cl *claim.Claim) error {
+	if cl.PartnerID != c.PartnerID {
+		return fmt.Errorf("claim %s: %w", cl.ID, store.ErrNotFound)
+	}
+	return nil
 }
 
 // change reads the claim, lets fn change a copy and return the event, and

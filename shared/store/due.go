@@ -98,11 +98,12 @@ func (d *dueShard) head() string {
 	return ""
 }
 
-// MarkRequeued pushes a claim's next re-queue time (Submitted, or
-// PendingCustomer whose email is not confirmed) to now plus the
-// re-queue delay, under its version, after its validation job was sent
-// again. It changes no status and records no event: the job is plumbing,
-// not a step of the claim.
+// MarkRequeued pushes a claim's next due time to now plus the re-queue
+// delay, under its status and version: after its validation job was sent
+// again (Submitted, or PendingCustomer whose email is not confirmed), or
+// before an overdue partner notice is sent (so one run sends it). It
+// changes no status and records no event: this is plumbing, not a step of
+// the claim.
 func (s *Store) MarkRequeued(ctx context.Context, c *claim.Claim, now time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.table,

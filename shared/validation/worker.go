@@ -291,7 +291,8 @@ func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 // customer's email and marks it sent.
 //
 // Exactly one email per notification in the normal cases: a redelivered job
-// finds the claim marked and does nothing. The remaining window: a crash
+// finds the claim marked and does nothing, and one that finds it unmarked
+// within ResendAfter comes back later (process). The remaining window: a crash
 // after SES accepted the email and before the mark is written; the retry then
 // sends a second email with a new link (the first link stops working, and the
 // deadline counts from the second email).
