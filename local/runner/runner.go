@@ -80,6 +80,7 @@ type Runner struct {
 	wg        sync.WaitGroup
 	log       *slog.Logger
 	closeOnce sync.Once
+	tap       *eventsTap // GET /_local/events
 }
 
 // PollerReadyTimeout bounds how long Start waits for the queue poller's
@@ -149,6 +150,11 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 	if err != nil {
 		return nil, err
 	}
+	streams, err := r.startStreams(bg)
+	if err != nil {
+		return nil, err
+	}
+	pollers = append(pollers, streams...)
 	timeout := time.NewTimer(PollerReadyTimeout)
 	defer timeout.Stop()
 	for _, p := range pollers {
@@ -406,6 +412,8 @@ func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case req.URL.Path == "/_local/emails" && req.Method == http.MethodGet:
 		r.emails(w, req)
+	case req.URL.Path == "/_local/events":
+		r.localEvents(w, req)
 	case req.URL.Path == "/_local/openapi.yaml" && req.Method == http.MethodGet:
 		w.Header().Set("Content-Type", "application/yaml")
 		http.ServeFile(w, req, filepath.Join(r.cfg.Root, "docs", "openapi.yaml"))

@@ -310,6 +310,7 @@ var iamActions = map[string][]string{
 	"s3:DeleteObjects":            {"s3:DeleteObject"},
 	"sqs:SendMessage":             {"sqs:SendMessage"},
 	"ses:SendEmail":               {"ses:SendEmail"},
+	"eventbridge:PutEvents":       {"events:PutEvents"},
 }
 
 // tablePartitions are store's constants that start a table partition key:
@@ -422,6 +423,12 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 				cond := "StringEquals ses:FromAddress=[SENDER]"
 				add(grant(a, "ses:identity/SENDER", cond), reason)
 				add(grant(a, "ses:identity/SENDER-DOMAIN", cond), reason+" (a domain identity)")
+			case "eventbridge":
+				bus, err := envRef("EVENT_BUS_NAME")
+				if err != nil {
+					return nil, nil, err
+				}
+				add(grant(a, "bus:"+bus, ""), reason)
 			}
 		}
 	}
@@ -437,6 +444,14 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 	if q := f.Queue; q != nil {
 		for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} {
 			add(grant(a, "queue:"+q.Queue, ""), "its SQS event source reads the queue")
+		}
+	}
+	if st := f.Stream; st != nil {
+		for _, a := range []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"} {
+			add(grant(a, "stream:"+st.Table, ""), "its stream event source ("+st.ID+") reads the table's stream")
+		}
+		if st.OnFailure != "" {
+			add(grant("sqs:SendMessage", "queue:"+st.OnFailure, ""), "its stream event source ("+st.ID+") sends what it gives up on to its on-failure destination")
 		}
 	}
 	lg, err := logGroupOf(tm, f.ID)
@@ -464,6 +479,9 @@ func policyRefs(tm *Template) map[string]string {
 		switch r.Type {
 		case "AWS::DynamoDB::Table":
 			refs[id+".Arn"] = "table:" + id
+			refs[id+".StreamArn"] = "stream:" + id
+		case "AWS::Events::EventBus":
+			refs[id+".Arn"] = "bus:" + id
 		case "AWS::S3::Bucket":
 			refs[id+".Arn"] = "bucket:" + id
 		case "AWS::SQS::Queue":

@@ -111,7 +111,7 @@ func TestAuthorizersAreDeclared(t *testing.T) {
 func TestTemplateShape(t *testing.T) {
 	tm := load(t)
 	fns := tm.Functions()
-	if len(fns) != 6 {
+	if len(fns) < 7 { // six of v1, PublishFunction, and others of v2
 		t.Fatalf("%d functions", len(fns))
 	}
 	public := 0
@@ -143,7 +143,7 @@ func TestTemplateShape(t *testing.T) {
 	for _, q := range qs {
 		byID[q.ID] = q
 	}
-	if v := byID["ValidationQueue"]; len(qs) != 3 || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
+	if v := byID["ValidationQueue"]; len(qs) < 4 || byID["PublishFailures"].ID == "" || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
 		t.Fatalf("queues %+v", qs)
 	}
 	// The worker's queue hides a message longer than the worker may run:
@@ -164,6 +164,21 @@ func TestTemplateShape(t *testing.T) {
 				t.Errorf("%s: the worker must report batch item failures: %+v", f.ID, f.Queue)
 			}
 		}
+	}
+	// The outbox: the table's stream feeds PublishFunction, failures
+	// reported per record, bisected, bounded, with an on-failure queue.
+	streams := 0
+	for _, f := range fns {
+		if st := f.Stream; st != nil {
+			streams++
+			if f.ID != "PublishFunction" || st.Table != "ClaimsTable" || !st.ReportBatchItemFailed || !st.Bisect ||
+				st.MaximumRetryAttempts < 0 || st.StartingPosition != "TRIM_HORIZON" || byID[st.OnFailure].ID == "" {
+				t.Errorf("%s: stream event source %+v", f.ID, st)
+			}
+		}
+	}
+	if streams != 1 || tables[0].StreamView == "" {
+		t.Errorf("%d functions read the table's stream (view %q), want PublishFunction", streams, tables[0].StreamView)
 	}
 	if workers != 1 {
 		t.Errorf("%d functions read a queue, want the validation worker", workers)

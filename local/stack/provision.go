@@ -29,6 +29,11 @@ type Resources struct {
 	DLQURL     string
 	BucketName string
 	Sender     string
+	// EventsTapURL is the local-only queue that a catch-all rule on the
+	// claims bus feeds (GET /_local/events); empty without a bus.
+	EventsTapURL string
+	// StreamARNs are the tables' stream ARNs by logical id.
+	StreamARNs map[string]string
 	// Refs resolves the template's !Ref, !GetAtt and ${...} of resources
 	// and parameters to local values ("ClaimsTable", "ValidationQueue.Arn",
 	// "AWS::Region", "Stage", ...).
@@ -57,12 +62,17 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 			return nil, fmt.Errorf("parameter %s has no default and no local value (samconfig.toml [default.local_invoke.parameters])", name)
 		}
 	}
-	res := &Resources{Refs: refs}
+	res := &Resources{Refs: refs, StreamARNs: map[string]string{}}
 	ddb := awsclient.DynamoDB(cfg)
 	for _, tb := range t.Tables() {
 		name := prefix + "-" + tb.ID
-		if err := createTable(ctx, ddb, name, tb); err != nil {
+		streamARN, err := createTable(ctx, ddb, name, tb)
+		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", tb.ID, err)
+		}
+		if streamARN != "" {
+			refs[tb.ID+".StreamArn"] = streamARN
+			res.StreamARNs[tb.ID] = streamARN
 		}
 		refs[tb.ID] = name
 		refs[tb.ID+".Arn"] = "arn:aws:dynamodb:" + cfg.Region + ":000000000000:table/" + name
@@ -106,6 +116,9 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 		refs[b.ID+".Arn"] = "arn:aws:s3:::" + name
 		res.BucketName = name
 	}
+	if err := provisionEvents(ctx, cfg, t, prefix, res); err != nil {
+		return nil, err
+	}
 	if sender := refs["SenderEmail"]; sender != "" {
 		if _, err := awsclient.SES(cfg).VerifyEmailIdentity(ctx, &ses.VerifyEmailIdentityInput{EmailAddress: &sender}); err != nil {
 			return nil, fmt.Errorf("verify sender %s: %w", sender, err)
@@ -116,14 +129,16 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 }
 
 // Provisioned are the resource types the local stack creates.
-var Provisioned = map[string]bool{"AWS::DynamoDB::Table": true, "AWS::SQS::Queue": true, "AWS::S3::Bucket": true}
+var Provisioned = map[string]bool{"AWS::DynamoDB::Table": true, "AWS::SQS::Queue": true, "AWS::S3::Bucket": true,
+	"AWS::Events::EventBus": true, "AWS::Events::Rule": true}
 
 // AWSOnly are the template's resource types the local stack does not create,
 // and why.
 var AWSOnly = map[string]string{
 	"AWS::Serverless::Function":       "the runner runs each function's binary under the Runtime Interface Emulator (sam local: in Docker)",
 	"AWS::Serverless::HttpApi":        "the runner plays API Gateway and its JWT authorizer",
-	"AWS::Lambda::EventSourceMapping": "the runner polls the queue and feeds the function",
+	"AWS::Lambda::EventSourceMapping": "the runner polls the queue (or reads the table's stream) and feeds the function",
+	"AWS::SQS::QueuePolicy":           "LocalStack does not enforce queue policies (the rules' SQS targets deliver without one)",
 	"AWS::Logs::LogGroup":             "function output goes to the runner's log",
 	"AWS::IAM::Role":                  "the emulators do not enforce IAM (functions run with the local stack's credentials); local/samtemplate's iam_test.go checks each role against the code instead",
 	"AWS::CloudWatch::Alarm":          "no CloudWatch locally; the DLQs themselves are created",
@@ -146,8 +161,11 @@ func CheckLocalCoverage(t *samtemplate.Template) error {
 	return nil
 }
 
-func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samtemplate.Table) error {
+func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samtemplate.Table) (string, error) {
 	in := &dynamodb.CreateTableInput{TableName: &name, BillingMode: ddbtypes.BillingModePayPerRequest}
+	if tb.StreamView != "" {
+		in.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(tb.StreamView)}
+	}
 	for attr, typ := range tb.Attributes {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{
 			AttributeName: aws.String(attr), AttributeType: ddbtypes.ScalarAttributeType(typ),
@@ -160,8 +178,9 @@ func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samt
 			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(ix.Projection)},
 		})
 	}
-	if _, err := ddb.CreateTable(ctx, in); err != nil {
-		return err
+	out, err := ddb.CreateTable(ctx, in)
+	if err != nil {
+		return "", err
 	}
 	if tb.TTLAttribute != "" {
 		_, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
@@ -169,10 +188,10 @@ func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samt
 			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(tb.TTLAttribute), Enabled: aws.Bool(true)},
 		})
 		if err != nil {
-			return fmt.Errorf("ttl: %w", err)
+			return "", fmt.Errorf("ttl: %w", err)
 		}
 	}
-	return nil
+	return aws.ToString(out.TableDescription.LatestStreamArn), nil
 }
 
 func keySchema(hash, rng string) []ddbtypes.KeySchemaElement {
