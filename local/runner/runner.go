@@ -325,8 +325,14 @@ func (r *Runner) startEventSources(ctx context.Context) ([]pollerStart, error) {
 		if q := f.Queue; q != nil {
 			ps := pollerStart{function: f.ID, queue: r.res.Refs[q.Queue], ready: make(chan struct{})}
 			pollers = append(pollers, ps)
+			retryDelay := r.cfg.RetryDelay
+			if r.tmpl.Grants(f.ID, "sqs:ChangeMessageVisibility") {
+				// The function sets a failed message's delay itself (as
+				// the webhook deliverer does): the poller leaves it.
+				retryDelay = 0
+			}
 			p := &Poller{SQS: sqsClient, QueueURL: ps.queue, QueueARN: r.res.Refs[q.Queue+".Arn"], Region: stack.Region,
-				BatchSize: q.BatchSize, RetryDelay: r.cfg.RetryDelay, Invoke: fn.Invoke, Log: r.log.With("function", f.ID),
+				BatchSize: q.BatchSize, RetryDelay: retryDelay, Invoke: fn.Invoke, Log: r.log.With("function", f.ID),
 				Ready: func() { close(ps.ready) }}
 			r.wg.Add(1)
 			go func() { defer r.wg.Done(); p.Run(ctx) }()

@@ -170,3 +170,32 @@ func intOr(v any, def int) int {
 	}
 	return def
 }
+
+// Grants reports whether function id's role (Role: !GetAtt <role>.Arn)
+// has a statement allowing action.
+func (t *Template) Grants(id, action string) bool {
+	role, _ := t.Resources[id].Properties["Role"].(map[string]any)
+	g, ok := role["Fn::GetAtt"].([]any)
+	if !ok || len(g) != 2 {
+		return false
+	}
+	for _, p := range list(t.Resources[scalar(g[0])].Properties["Policies"]) {
+		doc, _ := p.(map[string]any)["PolicyDocument"].(map[string]any)
+		for _, st := range list(doc["Statement"]) {
+			sm, _ := st.(map[string]any)
+			if scalar(sm["Effect"]) != "Allow" {
+				continue
+			}
+			actions := list(sm["Action"])
+			if actions == nil {
+				actions = []any{sm["Action"]}
+			}
+			for _, a := range actions {
+				if scalar(a) == action {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

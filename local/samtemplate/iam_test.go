@@ -311,11 +311,15 @@ var iamActions = map[string][]string{
 	"sqs:SendMessage":             {"sqs:SendMessage"},
 	"ses:SendEmail":               {"ses:SendEmail"},
 	"eventbridge:PutEvents":       {"events:PutEvents"},
+	"kms:Encrypt":                 {"kms:Encrypt"},
+	"kms:Decrypt":                 {"kms:Decrypt"},
+	"sqs:ChangeMessageVisibility": {"sqs:ChangeMessageVisibility"},
 }
 
 // tablePartitions are store's constants that start a table partition key:
 // a function naming one reads or writes that partition.
-var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true, "store.idempPrefix": true}
+var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true, "store.idempPrefix": true,
+	"webhook.hookPrefix": true}
 
 const (
 	evidenceKeyFunc  = module + "/shared/evidence.Key"
@@ -423,6 +427,12 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 				cond := "StringEquals ses:FromAddress=[SENDER]"
 				add(grant(a, "ses:identity/SENDER", cond), reason)
 				add(grant(a, "ses:identity/SENDER-DOMAIN", cond), reason+" (a domain identity)")
+			case "kms":
+				k, err := envRef("WEBHOOK_KEY_ID")
+				if err != nil {
+					return nil, nil, err
+				}
+				add(grant(a, "key:"+k, ""), reason)
 			case "eventbridge":
 				bus, err := envRef("EVENT_BUS_NAME")
 				if err != nil {
@@ -482,6 +492,8 @@ func policyRefs(tm *Template) map[string]string {
 			refs[id+".StreamArn"] = "stream:" + id
 		case "AWS::Events::EventBus":
 			refs[id+".Arn"] = "bus:" + id
+		case "AWS::KMS::Key":
+			refs[id+".Arn"] = "key:" + id
 		case "AWS::S3::Bucket":
 			refs[id+".Arn"] = "bucket:" + id
 		case "AWS::SQS::Queue":

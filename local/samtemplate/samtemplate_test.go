@@ -180,8 +180,8 @@ func TestTemplateShape(t *testing.T) {
 	if streams != 1 || tables[0].StreamView == "" {
 		t.Errorf("%d functions read the table's stream (view %q), want PublishFunction", streams, tables[0].StreamView)
 	}
-	if workers != 1 {
-		t.Errorf("%d functions read a queue, want the validation worker", workers)
+	if workers < 2 {
+		t.Errorf("%d functions read a queue, want the validation worker and the webhook deliverer", workers)
 	}
 	if v, err := Resolve(map[string]any{"Fn::Sub": "${A}-${B.Arn}"}, map[string]string{"A": "x", "B.Arn": "y"}); err != nil || v != "x-y" {
 		t.Fatalf("sub: %q %v", v, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -104,6 +105,25 @@ func putRule(ctx context.Context, eb *eventbridge.Client, name, bus, pattern str
 	}
 	if out.FailedEntryCount > 0 {
 		return fmt.Errorf("targets: %s", aws.ToString(out.FailedEntries[0].ErrorMessage))
+	}
+	return nil
+}
+
+// provisionKeys creates the template's KMS keys (LocalStack core serves
+// KMS).
+func provisionKeys(ctx context.Context, cfg aws.Config, t *samtemplate.Template, res *Resources) error {
+	ids := t.OfType("AWS::KMS::Key")
+	if len(ids) == 0 {
+		return nil
+	}
+	k := kms.NewFromConfig(cfg)
+	for _, id := range ids {
+		out, err := k.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("local " + id)})
+		if err != nil {
+			return fmt.Errorf("key %s: %w", id, err)
+		}
+		res.Refs[id] = aws.ToString(out.KeyMetadata.KeyId)
+		res.Refs[id+".Arn"] = aws.ToString(out.KeyMetadata.Arn)
 	}
 	return nil
 }

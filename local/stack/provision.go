@@ -116,6 +116,9 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 		refs[b.ID+".Arn"] = "arn:aws:s3:::" + name
 		res.BucketName = name
 	}
+	if err := provisionKeys(ctx, cfg, t, res); err != nil {
+		return nil, err
+	}
 	if err := provisionEvents(ctx, cfg, t, prefix, res); err != nil {
 		return nil, err
 	}
@@ -130,7 +133,7 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 
 // Provisioned are the resource types the local stack creates.
 var Provisioned = map[string]bool{"AWS::DynamoDB::Table": true, "AWS::SQS::Queue": true, "AWS::S3::Bucket": true,
-	"AWS::Events::EventBus": true, "AWS::Events::Rule": true}
+	"AWS::Events::EventBus": true, "AWS::Events::Rule": true, "AWS::KMS::Key": true}
 
 // AWSOnly are the template's resource types the local stack does not create,
 // and why.
