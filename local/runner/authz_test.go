@@ -24,6 +24,8 @@ func bodyFor(route string) any {
 		return draftBody(false)
 	case strings.HasPrefix(route, "PATCH"):
 		return map[string]any{"name": "renamed"}
+	case route == "POST /webhooks":
+		return map[string]any{"url": "http://127.0.0.1:9/hook"}
 	}
 	return nil
 }
@@ -61,11 +63,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if strings.HasPrefix(path, "/opt-out/") {
 			continue // the customer's routes: no authorizer (TestOptOutNeedsNoToken)
 		}
-		write := method != "GET"
+		// Webhooks are the IncentivesAdmin's, reads included (API.md).
+		write := method != "GET" || strings.HasPrefix(path, "/webhooks")
 		t.Run(route, func(t *testing.T) {
 			// A fresh claim per route, so destructive routes do not interfere.
 			id := createClaim(t, &owner, false)
-			p := strings.ReplaceAll(path, "{id}", id)
+			p := routePath(t, &owner, path, id)
+			if route == "DELETE /webhooks/{id}" {
+				hook, _ := register(t, &owner, "http://127.0.0.1:9/deleted")
+				p = "/webhooks/" + hook
+			}
 			for _, bad := range []struct {
 				name string
 				u    *user
@@ -97,6 +104,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				"POST /claims": 201, "PATCH /claims/{id}": 200, "DELETE /claims/{id}": 204, "POST /claims/{id}/evidence": 201,
 				"POST /claims/{id}/submit": 422, "POST /claims/{id}/respond": 409, "POST /claims/{id}/withdraw": 409,
 				"POST /claims/{id}/dispute": 409,
+				"POST /webhooks": 201, "DELETE /webhooks/{id}": 204, "POST /webhooks/{id}/deliveries/{deliveryId}/retry": 202,
 			}[route]
 			if want == 0 {
 				want = 200

@@ -316,3 +316,45 @@ func TestWebhookRegistrationRules(t *testing.T) {
 	expect(t, call(t, &u, "GET", "/webhooks/"+ids[0], nil), 404)
 	register(t, &u, "http://localhost:9/again") // room again
 }
+
+var (
+	hookMu   sync.Mutex
+	hookPath = map[string]string{} // partner -> /webhooks/<id>/deliveries/<deliveryId>
+)
+
+// routePath fills a route's path parameters with resources of u's partner:
+// {id} is claimID on the claim routes and one of u's webhooks on the
+// webhook routes, {deliveryId} one of its deliveries (made for real: a
+// webhook to a local receiver, a claim whose event it receives).
+func routePath(t *testing.T, u *user, path, claimID string) string {
+	t.Helper()
+	if !strings.HasPrefix(path, "/webhooks/") {
+		return strings.ReplaceAll(path, "{id}", claimID)
+	}
+	hookMu.Lock()
+	defer hookMu.Unlock()
+	p, ok := hookPath[u.partner]
+	if !ok {
+		rc := newReceiver(t, nil)
+		rc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+		hook, _ := register(t, u, rc.srv.URL)
+		createClaim(t, u, false)
+		deadline := time.Now().Add(30 * time.Second)
+		for p == "" {
+			var log struct {
+				Items []struct{ ID string } `json:"items"`
+			}
+			_ = json.Unmarshal(expect(t, call(t, u, "GET", "/webhooks/"+hook+"/deliveries", nil), 200).body, &log)
+			if len(log.Items) > 0 {
+				p = "/webhooks/" + hook + "/deliveries/" + log.Items[0].ID
+			} else if time.Now().After(deadline) {
+				t.Fatal("no delivery to the test webhook")
+			} else {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		hookPath[u.partner] = p
+	}
+	parts := strings.Split(p, "/") // "", webhooks, <id>, deliveries, <deliveryId>
+	return strings.NewReplacer("{id}", parts[2], "{deliveryId}", parts[4]).Replace(path)
+}

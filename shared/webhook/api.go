@@ -209,11 +209,14 @@ func (a *API) get(ctx context.Context, req events.APIGatewayV2HTTPRequest) (even
 }
 
 func (a *API) delete(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	partner, err := admin(req)
+	r, err := a.one(ctx, req)
 	if err != nil {
 		return errNone, err
 	}
-	if err := a.Store.Delete(ctx, partner, req.PathParameters["id"]); err != nil {
+	if _, err := httpapi.Query(req); err != nil {
+		return errNone, err
+	}
+	if err := a.Store.Delete(ctx, r.PartnerID, r.ID); err != nil {
 		return errNone, mapErr(err)
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{}}, nil
@@ -224,6 +227,9 @@ func (a *API) delete(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 func (a *API) rotate(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	r, err := a.one(ctx, req)
 	if err != nil {
+		return errNone, err
+	}
+	if _, err := httpapi.Query(req); err != nil {
 		return errNone, err
 	}
 	if err := httpapi.EmptyOrJSONObject(req); err != nil {
@@ -285,6 +291,9 @@ func (a *API) retry(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	d, err := a.Store.GetDelivery(ctx, r.PartnerID, r.ID, req.PathParameters["deliveryId"])
 	if err != nil {
 		return errNone, httpapi.NotFound("No such delivery.")
+	}
+	if _, err := httpapi.Query(req); err != nil {
+		return errNone, err
 	}
 	if err := httpapi.EmptyOrJSONObject(req); err != nil {
 		return errNone, err
