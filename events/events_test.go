@@ -225,6 +225,8 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 		t.Fatalf("history %v", actions)
 	}
 
+	eventsOut(t, res)
+
 	files, _ := filepath.Glob("*.json")
 	for _, f := range files {
 		if !used[f] {
