@@ -150,6 +150,8 @@ func toProblem(err error) error {
 		return problem(http.StatusUnprocessableEntity, "invalid_input", "Invalid input", "One or more values break a rule.", ve.Errors...)
 	case errors.Is(err, store.ErrNotFound):
 		return problem(http.StatusNotFound, "not_found", "Not found", "No such claim.")
+	case errors.Is(err, service.ErrNotYourMPN):
+		return problem(http.StatusForbidden, "forbidden", "Forbidden", "The claim's MPN ID is not one of the MPN IDs your token carries (mpn_ids).")
 	case errors.Is(err, service.ErrForbidden):
 		return problem(http.StatusForbidden, "forbidden", "Forbidden", "Changing claims needs the IncentivesAdmin role.")
 	case errors.Is(err, claim.ErrLocked):
