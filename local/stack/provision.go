@@ -187,6 +187,14 @@ func createBucket(ctx context.Context, s3c *s3.Client, name string, b samtemplat
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
 		return err
 	}
+	if b.Versioned {
+		// As the template's VersioningConfiguration: submit records each
+		// evidence object's version and validation reads exactly that one.
+		if _, err := s3c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &name,
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
+			return fmt.Errorf("bucket versioning: %w", err)
+		}
+	}
 	if len(b.CORS) == 0 {
 		return nil
 	}

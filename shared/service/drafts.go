@@ -304,7 +304,7 @@ func (s *Service) refreshUploads(ctx context.Context, c *claim.Claim) error {
 		}
 		ev[i].Uploaded = obj.ContentType == ev[i].ContentType && obj.Size >= 1 && obj.Size <= ev[i].Size
 		if ev[i].Uploaded {
-			ev[i].Size = obj.Size
+			ev[i].Size, ev[i].VersionID = obj.Size, obj.VersionID
 		}
 	}
 	c.Evidence = ev

@@ -1,0 +1,65 @@
+package runner_test
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// postUpload sends content through a presigned POST upload (the answer's
+// "upload") and returns storage's status.
+func postUpload(t *testing.T, up map[string]any, content []byte) int {
+	t.Helper()
+	var body bytes.Buffer
+	w := newMultipart(&body)
+	for k, v := range up["fields"].(map[string]any) {
+		_ = w.WriteField(k, v.(string))
+	}
+	fw, _ := w.CreateFormFile("file", "sow.pdf")
+	_, _ = fw.Write(content)
+	_ = w.Close()
+	resp, err := http.Post(up["url"].(string), w.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Submit records the version of each evidence object (the bucket is
+// versioned, locally too) and validation reads that version: junk sent
+// through the same, still valid, presigned POST right after submit changes
+// nothing. Upload links live 5 minutes.
+func TestSubmitPinsTheEvidenceVersion(t *testing.T) {
+	u := newUser(t, "pin-partner", true)
+	id := createClaim(t, &u, true)
+	before := time.Now()
+	out := expect(t, call(t, &u, "POST", "/claims/"+id+"/evidence", map[string]any{"fileName": "sow.pdf", "contentType": "application/pdf", "size": len(pdf)}), 201).json(t)
+	exp, err := time.Parse(time.RFC3339, out["expiresAt"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl := exp.Sub(before); ttl > 5*time.Minute+2*time.Second || ttl < 4*time.Minute {
+		t.Fatalf("upload link lives %s, want 5 minutes", ttl)
+	}
+	up := out["upload"].(map[string]any)
+	if code := postUpload(t, up, pdf); code >= 300 {
+		t.Fatalf("upload refused: %d", code)
+	}
+	c := expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202).json(t)
+	ev := c["evidence"].([]any)[0].(map[string]any)
+	version, _ := ev["versionId"].(string)
+	if ev["uploaded"] != true || version == "" {
+		t.Fatalf("submit did not record the evidence's version: %v", ev)
+	}
+	// The link is still valid: a PNG under the declared PDF type is stored
+	// as the key's newest version.
+	if code := postUpload(t, up, []byte("\x89PNG\r\n\x1a\n"+string(pdf[8:]))); code >= 300 {
+		t.Fatalf("second upload through the same link refused: %d", code)
+	}
+	got := waitStatus(t, &u, id, "PendingCustomer")
+	if ev := got["evidence"].([]any)[0].(map[string]any); ev["versionId"] != version || ev["invalid"] != nil {
+		t.Fatalf("the validated evidence is not the submitted version: %v (submitted %s)", ev, version)
+	}
+}
