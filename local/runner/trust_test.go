@@ -3,6 +3,7 @@ package runner_test
 import (
 	"bytes"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,4 +63,52 @@ func TestSubmitPinsTheEvidenceVersion(t *testing.T) {
 	if ev := got["evidence"].([]any)[0].(map[string]any); ev["versionId"] != version || ev["invalid"] != nil {
 		t.Fatalf("the validated evidence is not the submitted version: %v (submitted %s)", ev, version)
 	}
+}
+
+// No opt-out laundering, through the real binaries: once the customer has
+// opted out of a partner's claim, that partner's new claim on the same
+// tenant and product is Rejected (customer_declined_recently) with the end
+// of the 90-day cool-down in its message; another partner's is not.
+func TestNoClaimAgainRightAfterAnOptOut(t *testing.T) {
+	u := newUser(t, "cool-partner", true)
+	other := newUser(t, "cool-other", true)
+	body := draftBody(true)
+	id := expect(t, call(t, &u, "POST", "/claims", body), 201).json(t)["id"].(string)
+	upload(t, &u, id, pdf)
+	expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
+	waitStatus(t, &u, id, "PendingCustomer")
+	contact := body["customerContact"].(map[string]any)
+	link := customerLink(t, contact["email"].(string))
+	if resp, page := fetch(t, http.MethodPost, link); resp.StatusCode != http.StatusOK {
+		t.Fatalf("opt-out: %d %s", resp.StatusCode, page)
+	}
+	optedOut := waitStatus(t, &u, id, "OptedOut")
+	at, err := time.Parse(time.RFC3339Nano, optedOut["updatedAt"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends := at.Add(90 * 24 * time.Hour).UTC().Format("2 January 2006")
+
+	// The same customer, the same product, new contacts: once by the same
+	// partner, once by another.
+	claimAgain := func(who *user, tag string) string {
+		b := draftBody(true)
+		b["customer"] = body["customer"]
+		b["customerContact"] = map[string]any{"name": "Ana", "title": "CIO", "email": tag + "-" + contact["email"].(string)}
+		id := expect(t, call(t, who, "POST", "/claims", b), 201).json(t)["id"].(string)
+		upload(t, who, id, pdf)
+		expect(t, call(t, who, "POST", "/claims/"+id+"/submit", nil), 202)
+		return id
+	}
+	again := claimAgain(&u, "again")
+	others := claimAgain(&other, "other")
+	got := waitStatus(t, &u, again, "Rejected")
+	sr := got["statusReason"].(map[string]any)
+	if sr["code"] != "customer_declined_recently" || !strings.Contains(sr["message"].(string), ends) {
+		t.Fatalf("a new claim right after the opt-out: %v, want customer_declined_recently until %s", sr, ends)
+	}
+	if n := len(mailsTo(t, "again-"+contact["email"].(string))); n != 0 {
+		t.Fatalf("the customer was asked again (%d emails)", n)
+	}
+	waitStatus(t, &other, others, "PendingCustomer")
 }

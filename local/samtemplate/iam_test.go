@@ -314,7 +314,7 @@ var iamActions = map[string][]string{
 
 // tablePartitions are store's constants that start a table partition key:
 // a function naming one reads or writes that partition.
-var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true, "store.idempPrefix": true}
+var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true, "store.idempPrefix": true, "store.declinedPrefix": true}
 
 const (
 	evidenceKeyFunc = module + "/shared/evidence.Key"

@@ -131,6 +131,9 @@ const (
 	// not belong to the claimed tenant, so the notice would not reach the
 	// customer (v2).
 	ReasonContactNotInTenant = "contact_not_in_tenant"
+	// ReasonDeclinedRecently: the customer opted out of this partner's
+	// claim on the same tenant and product within the cool-down (v2).
+	ReasonDeclinedRecently = "customer_declined_recently"
 )
 
 // Claim is a customer-association claim. Its JSON form is the API's (API.md);

@@ -285,6 +285,21 @@ func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 				Message: fmt.Sprintf("The customer contact's email domain %s does not belong to tenant %s: the customer must be notified at an address of its own organisation.", contact, c.Customer.TenantID)}}, nil
 		}
 	}
+	// No opt-out laundering: a customer that opted out of this partner's
+	// claim on these products is not asked again before the cool-down ends.
+	products := make([]string, 0, len(c.Products))
+	for _, p := range c.Products {
+		products = append(products, p.ID)
+	}
+	until, declined, err := w.Store.DeclinedUntil(ctx, c.Customer.TenantID, c.PartnerID, products, w.Clock())
+	if err != nil {
+		return outcome{}, err
+	}
+	if len(declined) > 0 {
+		return outcome{action: claim.ActionRejected, reason: &claim.StatusReason{Code: claim.ReasonDeclinedRecently,
+			Message: fmt.Sprintf("The customer opted out of this partner's claim on %s for tenant %s; a new claim on them is possible from %s.",
+				strings.Join(declined, ", "), c.Customer.TenantID, until.UTC().Format("2 January 2006 15:04 MST"))}}, nil
+	}
 	held, err := w.Store.HeldByOther(ctx, c)
 	if err != nil {
 		return outcome{}, err

@@ -339,6 +339,65 @@ func TestValidationReadsTheSubmittedVersion(t *testing.T) {
 	}
 }
 
+// After a customer opts out of a partner's claim (the opt-out's
+// transaction records what it declined), that partner's new claims on the
+// same tenant and any of the same products are Rejected
+// (customer_declined_recently, naming the date the cool-down ends) until
+// it ends; another partner, or other products, are not.
+func TestDeclinedRecentlyIsRejectedUntilTheCoolDownEnds(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.submitted("partner-a", claimtest.PDF)
+	until := clock.Add(90 * 24 * time.Hour).Truncate(time.Second)
+	ops, err := f.store.DeclinedOps(store.Declined{TenantID: first.Customer.TenantID, PartnerID: "partner-a", ClaimID: first.ID,
+		Products: []string{"teams", "exchange-online"}, Until: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	optedOut := *first
+	ev, err := claim.Apply(&optedOut, claim.ActionCustomerNotified, claim.Actor{Type: claim.ActorSystem, ID: "validation"}, clock.Add(-time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Commit(ctx, store.Change{Claim: &optedOut, ExpectStatus: first.Status, ExpectVersion: first.Version, Event: ev, Ops: ops}); err != nil {
+		t.Fatal(err)
+	}
+	again := func(partner string, mutate ...func(*claim.Claim)) *claim.Claim {
+		return f.submitted(partner, claimtest.PDF, append([]func(*claim.Claim){func(c *claim.Claim) {
+			c.Customer, c.CustomerContact.Email = first.Customer, "x-"+c.ID+"@mail."+first.Customer.Domain
+		}}, mutate...)...)
+	}
+	same := again("partner-a")
+	overlap := again("partner-a", func(c *claim.Claim) {
+		c.Products = []claim.ProductRef{{ID: "exchange-online"}, {ID: "sharepoint-online"}}
+	})
+	otherPartner := again("partner-b")
+	otherProduct := again("partner-a", func(c *claim.Claim) { c.Products = []claim.ProductRef{{ID: "sharepoint-online"}} })
+	if failed := f.handle(message("m1", same), message("m2", overlap), message("m3", otherPartner), message("m4", otherProduct)); len(failed) != 0 {
+		t.Fatalf("failed: %v", failed)
+	}
+	for _, c := range []*claim.Claim{same, overlap} {
+		got := f.get(c.ID)
+		if got.Status != claim.StatusRejected || got.StatusReason.Code != claim.ReasonDeclinedRecently ||
+			!strings.Contains(got.StatusReason.Message, until.UTC().Format("2 January 2006")) {
+			t.Fatalf("claim %v: %s %+v, want Rejected customer_declined_recently until %s", c.Products, got.Status, got.StatusReason, until)
+		}
+	}
+	for _, c := range []*claim.Claim{otherPartner, otherProduct} {
+		if got := f.get(c.ID); got.Status != claim.StatusPendingCustomer {
+			t.Fatalf("%s %v: %s %+v, want PendingCustomer", c.PartnerID, c.Products, got.Status, got.StatusReason)
+		}
+	}
+	// Once the cool-down has ended the same claim proceeds.
+	later := again("partner-a")
+	f.worker.Clock = func() time.Time { return until.Add(time.Second) }
+	defer func() { f.worker.Clock = func() time.Time { return clock } }()
+	f.handle(message("m5", later))
+	if got := f.get(later.ID); got.Status != claim.StatusPendingCustomer {
+		t.Fatalf("after the cool-down: %s %+v", got.Status, got.StatusReason)
+	}
+}
+
 func TestTenantDomainMismatchIsRejected(t *testing.T) {
 	f := newFixture(t)
 	c := f.submitted("partner-a", claimtest.PDF, func(c *claim.Claim) {
