@@ -112,3 +112,14 @@ func TestNoClaimAgainRightAfterAnOptOut(t *testing.T) {
 	}
 	waitStatus(t, &other, others, "PendingCustomer")
 }
+
+// Key parts that are partner input cannot hold the key separator: an
+// Idempotency-Key with "#" is refused (400) before anything is written.
+func TestIdempotencyKeyCannotHoldTheKeySeparator(t *testing.T) {
+	u := newUser(t, "sep-partner", true)
+	r := call(t, &u, "POST", "/claims", draftBody(false), "Idempotency-Key", "abc#IDEMP")
+	if r.status != 400 || r.code(t) != "invalid_input" || r.fields(t)[0] != "Idempotency-Key" {
+		t.Fatalf("Idempotency-Key with #: %d %s", r.status, r.body)
+	}
+	expect(t, call(t, &u, "POST", "/claims", draftBody(false), "Idempotency-Key", "abc-IDEMP"), 201)
+}

@@ -127,6 +127,7 @@ var AWSOnly = map[string]string{
 	"AWS::Logs::LogGroup":             "function output goes to the runner's log",
 	"AWS::IAM::Role":                  "the emulators do not enforce IAM (functions run with the local stack's credentials); local/samtemplate's iam_test.go checks each role against the code instead",
 	"AWS::CloudWatch::Alarm":          "no CloudWatch locally; the DLQs themselves are created",
+	"AWS::Logs::MetricFilter":         "no CloudWatch Logs locally (the runner logs to its own output); the access log's 429 count is AWS's",
 	"AWS::S3::BucketPolicy":           "TLS-only access: the emulators are reached over plain HTTP on loopback (and LocalStack does not enforce bucket policies)",
 }
 

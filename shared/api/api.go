@@ -203,6 +203,10 @@ func idemKey(req events.APIGatewayV2HTTPRequest) (string, error) {
 	if len(k) > 128 || !utf8.ValidString(k) || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		return "", badRequest(claim.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 128 visible ASCII characters"})
 	}
+	if strings.Contains(k, store.KeySeparator) {
+		// It becomes part of a table key, whose parts "#" separates.
+		return "", badRequest(claim.FieldError{Field: "Idempotency-Key", Message: "must not contain " + store.KeySeparator})
+	}
 	return k, nil
 }
 
