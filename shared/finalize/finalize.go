@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/metrics"
 	"github.com/cpor-claims/claims/shared/notice"
 	"github.com/cpor-claims/claims/shared/queue"
 	"github.com/cpor-claims/claims/shared/store"
@@ -42,19 +43,37 @@ type Finalizer struct {
 	// item are decided one after another, in deadline order, so the
 	// earliest deadline still takes a contested workload first.
 	Concurrency int
+	// Metrics counts decisions that failed (FinalizeDecisionFailed); nil
+	// counts nothing.
+	Metrics *metrics.EMF
+	// RetryAfter is how far a failed decision's due time is pushed back
+	// (default DefaultRetryAfter): the run goes on with the others and a
+	// later run tries it again.
+	RetryAfter time.Duration
 }
+
+// DefaultRetryAfter is how long a claim whose decision failed waits before
+// a run tries it again.
+const DefaultRetryAfter = 10 * time.Minute
+
+// MetricDecisionFailed counts decisions that failed for a reason other than
+// a lost race (template.yaml's FinalizeDecisionFailedAlarm watches it).
+const MetricDecisionFailed = "FinalizeDecisionFailed"
 
 // DefaultConcurrency is how many claims a run decides at once by default.
 const DefaultConcurrency = 16
 
 // Result counts what one run did.
 type Result struct {
-	Approved int  `json:"approved"`
-	Rejected int  `json:"rejected"`
-	Requeued int  `json:"requeued"`
-	Notified int  `json:"notified"` // partner notices sent late
-	Skipped  int  `json:"skipped"`
-	Partial  bool `json:"partial"`
+	Approved int `json:"approved"`
+	Rejected int `json:"rejected"`
+	Requeued int `json:"requeued"`
+	Notified int `json:"notified"` // partner notices sent late
+	Skipped  int `json:"skipped"`
+	// Failed decisions were logged, counted and pushed back on the due
+	// index; the run went on.
+	Failed  int  `json:"failed"`
+	Partial bool `json:"partial"`
 }
 
 // outcome is what deciding one claim did.
@@ -66,6 +85,7 @@ const (
 	rejected
 	requeued
 	notified
+	failed
 )
 
 func (r *Result) add(o outcome) {
@@ -78,6 +98,8 @@ func (r *Result) add(o outcome) {
 		r.Requeued++
 	case notified:
 		r.Notified++
+	case failed:
+		r.Failed++
 	default:
 		r.Skipped++
 	}
@@ -149,7 +171,7 @@ func (f *Finalizer) Run(ctx context.Context, now time.Time) (Result, error) {
 		return res, err
 	}
 	f.Log.InfoContext(ctx, "finalize run", "approved", res.Approved, "rejected", res.Rejected, "requeued", res.Requeued,
-		"notified", res.Notified, "skipped", res.Skipped)
+		"notified", res.Notified, "skipped", res.Skipped, "failed", res.Failed)
 	return res, nil
 }
 
@@ -186,7 +208,9 @@ func (f *Finalizer) decidePage(ctx, runCtx context.Context, page []*claim.Claim,
 	}
 	known, err := f.Store.AssociationsOf(ctx, approvable)
 	if err != nil {
-		return err
+		// Each approval reads its own units instead (and fails alone).
+		f.Log.WarnContext(ctx, "association units of a page not read; each approval reads its own", "error", err)
+		known = nil
 	}
 	stopped := func() bool {
 		mu.Lock()
@@ -207,17 +231,21 @@ func (f *Finalizer) decidePage(ctx, runCtx context.Context, page []*claim.Claim,
 					return
 				}
 				o, err := f.decide(ctx, c, now, known)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if err == nil {
-					res.add(o)
-				}
-				mu.Unlock()
-				if err != nil {
+				if err != nil && ctx.Err() != nil {
+					// The function's own time is up: not this claim's fault.
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
 					return
 				}
+				if err != nil {
+					o = f.failed(ctx, c, now, err)
+				}
+				mu.Lock()
+				res.add(o)
+				mu.Unlock()
 			}
 		}()
 	}
@@ -226,6 +254,26 @@ func (f *Finalizer) decidePage(ctx, runCtx context.Context, page []*claim.Claim,
 		return firstErr
 	}
 	return runCtx.Err()
+}
+
+// failed handles a decision that failed for a reason other than a lost
+// race: logged with the claim's id, counted (FinalizeDecisionFailed), and
+// the claim's due time pushed back under its version, so the run goes on
+// with the others and a later run tries it again.
+func (f *Finalizer) failed(ctx context.Context, c *claim.Claim, now time.Time, err error) outcome {
+	f.Log.ErrorContext(ctx, "finalize decision failed; the claim is tried again by a later run", "claimId", c.ID,
+		"status", c.Status, "error", err)
+	if merr := f.Metrics.Count(MetricDecisionFailed, 1, map[string]string{"claimId": c.ID}); merr != nil {
+		f.Log.ErrorContext(ctx, "metric not written", "claimId", c.ID, "error", merr)
+	}
+	retry := f.RetryAfter
+	if retry <= 0 {
+		retry = DefaultRetryAfter
+	}
+	if derr := f.Store.Defer(ctx, c, now.Add(retry)); derr != nil && !errors.Is(derr, store.ErrVersionConflict) {
+		f.Log.ErrorContext(ctx, "failed decision not pushed back; the next run tries it again", "claimId", c.ID, "error", derr)
+	}
+	return failed
 }
 
 // contested splits a page into groups of claims linked by a shared

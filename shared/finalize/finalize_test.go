@@ -1,20 +1,29 @@
 package finalize_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/claim/claimtest"
 	"github.com/cpor-claims/claims/shared/finalize"
+	"github.com/cpor-claims/claims/shared/metrics"
 	"github.com/cpor-claims/claims/shared/queue"
 	"github.com/cpor-claims/claims/shared/store"
 )
@@ -136,18 +145,127 @@ func TestDecidesWhatIsDueAndNothingElse(t *testing.T) {
 	}
 }
 
+// A failed SendMessage is one failed decision: counted, pushed back on the
+// due index, and retried by a later run.
 func TestFailedRequeueIsRetriedNextRun(t *testing.T) {
 	st, jobs, f := setup(t)
 	stuck := seed(t, st, "p1", "10000000-0000-4000-8000-000000000002", "teams", time.Time{}, claim.ActionSubmitted)
 	jobs.fail = errors.New("sqs down")
-	if _, err := f.Run(context.Background(), t0); err == nil {
-		t.Fatal("a failed SendMessage must fail the run")
+	if res, err := f.Run(context.Background(), t0); err != nil || res.Failed != 1 || res.Requeued != 0 {
+		t.Fatalf("run with SQS down: %+v %v, want one failed decision", res, err)
 	}
 	jobs.fail = nil
-	res, err := f.Run(context.Background(), t0)
+	if res, err := f.Run(context.Background(), t0); err != nil || res.Requeued+res.Failed != 0 {
+		t.Fatalf("pushed back, so not due at once: %+v %v", res, err)
+	}
+	res, err := f.Run(context.Background(), t0.Add(finalize.DefaultRetryAfter))
 	if err != nil || res.Requeued != 1 || jobs.jobs[0].ClaimID != stuck.ID {
 		t.Fatalf("retry: %+v %v %+v", res, err, jobs.jobs)
 	}
+}
+
+// failingDB is DynamoDB Local with every transaction that writes one
+// chosen claim failing, as an item DynamoDB cannot write would.
+type failingDB struct {
+	store.DB
+	bad atomic.Value // claim id
+}
+
+func (d *failingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	bad, _ := d.bad.Load().(string)
+	for _, it := range in.TransactItems {
+		if it.Put != nil && bad != "" {
+			if pk, ok := it.Put.Item["pk"].(*types.AttributeValueMemberS); ok && pk.Value == "CLAIM#"+bad {
+				return nil, &smithy.GenericAPIError{Code: "InternalServerError", Message: "injected: this claim cannot be written"}
+			}
+		}
+	}
+	return d.DB.TransactWriteItems(ctx, in, o...)
+}
+
+// One claim whose decision fails on every run does not stop finalize: three
+// runs in a row decide all the others, and each logs the failure with the
+// claim's id, counts it (CloudWatch EMF) and pushes the claim back.
+func TestOneBadClaimCannotStopFinalize(t *testing.T) {
+	res := testenv.Provision(t)
+	db := &failingDB{DB: awsclient.DynamoDB(testenv.AWSConfig(t))}
+	st := store.New(db, res.TableName, store.WithDueShards(4))
+	var emf, logs bytes.Buffer
+	var logMu sync.Mutex
+	f := &finalize.Finalizer{Store: st, Jobs: &recorder{}, Mail: noMail{}, Clock: time.Now, PageSize: 7,
+		Log:     slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &logMu}, nil)),
+		Metrics: &metrics.EMF{W: &emf, Dimensions: map[string]string{"Stage": "test"}, Clock: time.Now}}
+	// The bad claim has the earliest deadline: it is the first decided.
+	bad := seed(t, st, "p-bad", "50000000-0000-4000-8000-000000000000", "teams", t0.Add(-48*time.Hour), toPending...)
+	db.bad.Store(bad.ID)
+	now := t0
+	for run := range 3 {
+		var others []string
+		for i := range 10 {
+			tenant := fmt.Sprintf("5%07d-0000-4000-8000-%012d", run, i)
+			others = append(others, seed(t, st, "p1", tenant, "teams", now.Add(-time.Minute), toPending...).ID)
+		}
+		r, err := f.Run(context.Background(), now)
+		if err != nil || r.Approved != len(others) || r.Failed != 1 {
+			t.Fatalf("run %d: %+v %v, want %d approved and the bad claim failed", run, r, err, len(others))
+		}
+		for _, id := range others {
+			if s, _ := status(t, st, id); s != claim.StatusApproved {
+				t.Fatalf("run %d: claim %s is %s", run, id, s)
+			}
+		}
+		if s, _ := status(t, st, bad.ID); s != claim.StatusPendingCustomer {
+			t.Fatalf("run %d: the bad claim is %s", run, s)
+		}
+		// Pushed back: a run at the same moment does not try it again.
+		if r, err := f.Run(context.Background(), now); err != nil || r.Failed != 0 {
+			t.Fatalf("run %d again: %+v %v, want the bad claim pushed back", run, r, err)
+		}
+		now = now.Add(finalize.DefaultRetryAfter)
+	}
+	var records int
+	for _, line := range strings.Split(strings.TrimSpace(emf.String()), "\n") {
+		var rec struct {
+			AWS struct {
+				CloudWatchMetrics []struct {
+					Namespace  string
+					Dimensions [][]string
+					Metrics    []struct{ Name, Unit string }
+				}
+			} `json:"_aws"`
+			Failed  int    `json:"FinalizeDecisionFailed"`
+			ClaimID string `json:"claimId"`
+			Stage   string
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("EMF line %q: %v", line, err)
+		}
+		m := rec.AWS.CloudWatchMetrics
+		if len(m) != 1 || m[0].Namespace != "CporClaims" || len(m[0].Metrics) != 1 || m[0].Metrics[0].Name != finalize.MetricDecisionFailed ||
+			m[0].Metrics[0].Unit != "Count" || fmt.Sprint(m[0].Dimensions) != "[[Stage]]" || rec.Failed != 1 || rec.ClaimID != bad.ID || rec.Stage != "test" {
+			t.Fatalf("EMF record %s", line)
+		}
+		records++
+	}
+	if records != 3 {
+		t.Fatalf("%d EMF records, want one per run", records)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if n := strings.Count(logs.String(), `"claimId":"`+bad.ID+`"`); n < 3 {
+		t.Fatalf("the failure is logged with the claim id %d times, want 3:\n%s", n, logs.String())
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func TestFirstFinalizedWinsTheWorkload(t *testing.T) {
