@@ -25,6 +25,6 @@ func main() {
 	}
 	stage := os.Getenv("STAGE")
 	f := &finalize.Finalizer{Store: env.Store(), Jobs: env.Queue(), Mail: mailer, Clock: bootstrap.Clock, Log: env.Log,
-		Metrics: metrics.New(map[string]string{"Stage": stage})}
+		Metrics: metrics.New(map[string]string{"Stage": stage}), Stage: stage}
 	lambda.Start(f.Handle)
 }

@@ -50,7 +50,21 @@ type Finalizer struct {
 	// (default DefaultRetryAfter): the run goes on with the others and a
 	// later run tries it again.
 	RetryAfter time.Duration
+	// Stage is the deploy stage (env STAGE). Only on the "local" stage does
+	// an event's time count whatever it says (tests move the clock through
+	// it); elsewhere a run uses the earlier of the event's time and the
+	// wall clock plus MaxEventAhead, so an invocation with a far-future
+	// time cannot end anyone's opt-out window early.
+	Stage string
 }
+
+// LocalStage is the stage of make run, make test and sam local.
+const LocalStage = "local"
+
+// MaxEventAhead is how far ahead of the wall clock an event's time may be
+// outside the local stage (EventBridge Scheduler's own delivery is never
+// ahead; this leaves room for clock skew).
+const MaxEventAhead = 5 * time.Minute
 
 // DefaultRetryAfter is how long a claim whose decision failed waits before
 // a run tries it again.
@@ -132,15 +146,28 @@ func (e Event) Now() time.Time {
 }
 
 // Handle runs once. "Now" is the event's time (the schedule's firing time),
-// so tests move the clock through the event. An event without one (an
-// empty test invocation) runs at the wall clock, and says so.
+// so tests move the clock through the event on the local stage; on any
+// other stage no later than the wall clock plus MaxEventAhead. An event
+// without a time (an empty test invocation) runs at the wall clock, and
+// says so.
 func (f *Finalizer) Handle(ctx context.Context, ev Event) (Result, error) {
+	return f.Run(ctx, f.now(ctx, ev))
+}
+
+// now is the moment a run decides at (Handle).
+func (f *Finalizer) now(ctx context.Context, ev Event) time.Time {
 	now := ev.Now()
+	wall := f.Clock().UTC()
 	if now.IsZero() {
-		now = f.Clock().UTC()
-		f.Log.WarnContext(ctx, "finalize event carries no scheduledTime or time: running at the wall clock", "now", now)
+		f.Log.WarnContext(ctx, "finalize event carries no scheduledTime or time: running at the wall clock", "now", wall)
+		return wall
 	}
-	return f.Run(ctx, now)
+	if f.Stage != LocalStage && now.After(wall.Add(MaxEventAhead)) {
+		f.Log.WarnContext(ctx, "finalize event's time is ahead of the wall clock: running at the wall clock plus the allowed skew",
+			"eventTime", now, "now", wall.Add(MaxEventAhead))
+		return wall.Add(MaxEventAhead)
+	}
+	return now
 }
 
 // Run decides what is due at now. It stops starting decisions once the

@@ -439,3 +439,43 @@ func TestAPartnerNoticeNotSentIsSentLater(t *testing.T) {
 		t.Fatalf("the notice is sent again: %+v %v, sent %v", res, err, m.sent)
 	}
 }
+
+// Outside the local stage an invocation with a far-future time cannot end
+// an opt-out window early: the run uses the wall clock plus five minutes at
+// most. On the local stage the event's time moves the clock (the runner's
+// invocation endpoint, the tests).
+func TestEventTimeIsTrustedOnlyOnTheLocalStage(t *testing.T) {
+	st, _, f := setup(t)
+	wall := t0
+	f.Clock = func() time.Time { return wall }
+	tenant := "60000000-0000-4000-8000-00000000000%d"
+	inSkew := seed(t, st, "p1", fmt.Sprintf(tenant, 1), "teams", wall.Add(4*time.Minute), toPending...)
+	tomorrow := seed(t, st, "p1", fmt.Sprintf(tenant, 2), "teams", wall.Add(24*time.Hour), toPending...)
+	future := finalize.Event{ScheduledTime: wall.Add(30 * 24 * time.Hour)}
+
+	for _, stage := range []string{"prod", "dev", ""} {
+		f.Stage = stage
+		if _, err := f.Handle(context.Background(), future); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := status(t, st, tomorrow.ID); s != claim.StatusPendingCustomer {
+			t.Fatalf("stage %q: a far-future event decided a claim due tomorrow: %s", stage, s)
+		}
+	}
+	if s, _ := status(t, st, inSkew.ID); s != claim.StatusApproved {
+		t.Fatalf("a claim due within the allowed skew: %s", s)
+	}
+	// An envelope's time is held to the same bound.
+	f.Stage = "prod"
+	if res, err := f.Handle(context.Background(), finalize.Event{Time: wall.Add(48 * time.Hour)}); err != nil || res.Approved != 0 {
+		t.Fatalf("envelope time: %+v %v", res, err)
+	}
+	f.Stage = finalize.LocalStage
+	res, err := f.Handle(context.Background(), future)
+	if err != nil || res.Approved != 1 {
+		t.Fatalf("local stage: %+v %v, want the claim due tomorrow decided", res, err)
+	}
+	if s, _ := status(t, st, tomorrow.ID); s != claim.StatusApproved {
+		t.Fatalf("local stage: %s", s)
+	}
+}
