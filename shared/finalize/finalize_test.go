@@ -375,7 +375,10 @@ func TestStopsInTheMiddleOfAPage(t *testing.T) {
 	}
 	// Each decision takes 100 ms; the run has 350 ms before its margin,
 	// and the margin (300 ms) leaves the decision under way time to end.
+	// One decision per group, so that the run's time ends between groups
+	// of its one page.
 	f.PageSize, f.Concurrency, f.Margin, f.Mail = 100, 1, 300*time.Millisecond, slowMail{100 * time.Millisecond}
+	f.GroupItems = 3
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond+350*time.Millisecond)
 	defer cancel()
 	res, err := f.Run(ctx, t0)
@@ -478,4 +481,134 @@ func TestEventTimeIsTrustedOnlyOnTheLocalStage(t *testing.T) {
 	if s, _ := status(t, st, tomorrow.ID); s != claim.StatusApproved {
 		t.Fatalf("local stage: %s", s)
 	}
+}
+
+// countingDB counts TransactWriteItems calls and their items, and runs
+// before (once) ahead of the first one.
+type countingDB struct {
+	store.DB
+	mu     sync.Mutex
+	calls  int
+	items  []int
+	before func()
+}
+
+func (d *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	d.mu.Lock()
+	before := d.before
+	d.before = nil
+	d.calls++
+	d.items = append(d.items, len(in.TransactItems))
+	d.mu.Unlock()
+	if before != nil {
+		before()
+	}
+	return d.DB.TransactWriteItems(ctx, in, o...)
+}
+
+// A group in which one claim was opted out a moment before it committed is
+// cancelled by that claim's condition alone: the others are committed again
+// together, and the opted-out claim stays OptedOut, without an approval.
+func TestAGroupCommitsAroundAClaimOptedOutAMomentBefore(t *testing.T) {
+	res := testenv.Provision(t)
+	raw := awsclient.DynamoDB(testenv.AWSConfig(t))
+	db := &countingDB{DB: raw}
+	st := store.New(db, res.TableName, store.WithDueShards(4))
+	direct := store.New(raw, res.TableName, store.WithDueShards(4))
+	f := &finalize.Finalizer{Store: st, Jobs: &recorder{}, Mail: noMail{}, Clock: time.Now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PageSize: 100}
+	var ids []string
+	for i := range 20 {
+		ids = append(ids, seed(t, direct, "p1", fmt.Sprintf("70000000-0000-4000-8000-%012d", i), "teams", t0.Add(-time.Hour), toPending...).ID)
+	}
+	optedOut := ids[7]
+	db.before = func() {
+		// The customer opts out between the run's read and its commit.
+		c, err := direct.Get(context.Background(), optedOut)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		next := *c
+		ev, err := claim.Apply(&next, claim.ActionOptedOut, claim.Actor{Type: claim.ActorCustomer, ID: "customer"}, t0.Add(-time.Minute), nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		next.StatusReason = &claim.StatusReason{Code: claim.ReasonOptedOut, Message: "The customer opted out of the association."}
+		if err := direct.Commit(context.Background(), store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
+			t.Error(err)
+		}
+	}
+	r, err := f.Run(context.Background(), t0)
+	if err != nil || r.Approved != 19 || r.Skipped != 1 || r.Failed != 0 {
+		t.Fatalf("%+v %v, want 19 approved and the opted-out claim skipped", r, err)
+	}
+	for _, id := range ids {
+		want := claim.StatusApproved
+		if id == optedOut {
+			want = claim.StatusOptedOut
+		}
+		if s, _ := status(t, st, id); s != want {
+			t.Errorf("claim %s: %s, want %s", id, s, want)
+		}
+	}
+	evs, err := st.History(context.Background(), optedOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if e.Action == claim.ActionApproved {
+			t.Fatalf("the opted-out claim has an approval in its history: %+v", evs)
+		}
+	}
+	if units, err := st.Units(context.Background(), "70000000-0000-4000-8000-000000000007", "teams"); err != nil || len(units) != 0 {
+		t.Fatalf("the opted-out claim's workload: %+v %v", units, err)
+	}
+	// 20 decisions of 3 items: one group, cancelled; the 19 others again in
+	// one; their 19 partner notices marked in one more.
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if fmt.Sprint(db.items) != "[60 57 19]" {
+		t.Fatalf("transactions of %v items, want [60 57 19]", db.items)
+	}
+}
+
+// The guard of `make bench-check`: finalize commits its decisions many per
+// TransactWriteItems. Counted through an instrumented client on DynamoDB
+// Local: 100 due claims (approvals of 3 items, and rejections for no
+// response of 2) take a handful of transactions, not one per decision.
+func TestFinalizeGroupSize(t *testing.T) {
+	res := testenv.Provision(t)
+	raw := awsclient.DynamoDB(testenv.AWSConfig(t))
+	db := &countingDB{DB: raw}
+	st := store.New(db, res.TableName, store.WithDueShards(4))
+	direct := store.New(raw, res.TableName, store.WithDueShards(4))
+	f := &finalize.Finalizer{Store: st, Jobs: &recorder{}, Mail: noMail{}, Clock: time.Now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	const n = 100
+	for i := range n {
+		tenant := fmt.Sprintf("71000000-0000-4000-8000-%012d", i)
+		if i%4 == 0 {
+			seed(t, direct, "p1", tenant, "teams", t0.Add(-time.Hour), claim.ActionSubmitted, claim.ActionMoreInfoRequested)
+		} else {
+			seed(t, direct, "p1", tenant, "teams", t0.Add(-time.Hour), toPending...)
+		}
+	}
+	r, err := f.Run(context.Background(), t0)
+	if err != nil || r.Approved != n*3/4 || r.Rejected != n/4 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	decisions, largest := r.Approved+r.Rejected, 0
+	for _, it := range db.items {
+		largest = max(largest, it)
+	}
+	// Decisions and notice marks: at least 10 decisions per call on
+	// average, and full groups of at most 100 items.
+	if db.calls*10 > decisions || largest > store.MaxGroupItems || largest < store.MaxGroupItems-3 {
+		t.Fatalf("%d TransactWriteItems calls (items %v) for %d decisions: the group size fell back", db.calls, db.items, decisions)
+	}
+	t.Logf("%d decisions in %d TransactWriteItems calls (items %v)", decisions, db.calls, db.items)
 }
