@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # Lambda binaries: static, stripped, without the RPC shim (STYLE.md 8).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: tools tools-run build test template-check sam-local lint run token stack fmt fuzz deploy bench
+.PHONY: tools tools-run build test template-check sam-local lint run token stack fmt fuzz deploy bench bench-check
 
 tools: ## install every tool make test needs (pinned, reused when present)
 	@local/install/install.sh all
@@ -23,7 +23,7 @@ build: ## compile every package and each function's Lambda binary
 	$(GO) build $(PKGS)
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/ ./functions/...
 
-test: tools template-check ## vet, the template checks, every test against one local stack, sam local
+test: tools template-check bench-check ## vet, the template checks, the benchmark guards, every test against one local stack, sam local
 	$(GO) vet $(PKGS)
 	$(GO) run ./local/cmd/stack -- $(GO) test -count=1 -p 2 -timeout 20m $(PKGS)
 	$(GO) run ./local/cmd/samlocal invoke
@@ -76,6 +76,12 @@ BENCH ?= .
 bench: tools ## the benchmarks (local/bench) against one local stack; writes docs/benchmarks.md
 	BENCH_OUT=$(CURDIR)/docs/benchmarks.md $(GO) run ./local/cmd/stack -- \
 		$(GO) test ./local/bench -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m
+
+# The benchmark's guards, in seconds (no timing is asserted): named tests
+# that fail when a speed property regresses, one line each.
+bench-check: tools-run ## fast guards of what make bench measures (finalize group size)
+	@# Finalize: decisions fall back to one per TransactWriteItems (counted on DynamoDB Local).
+	$(GO) run ./local/cmd/stack -- $(GO) test -count=1 -run '^TestFinalizeGroupSize$$' ./shared/finalize
 
 FUZZTIME ?= 60s
 fuzz: tools ## run each fuzz target for FUZZTIME (their seed corpora also run in make test)
