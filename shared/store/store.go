@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -62,6 +63,9 @@ const (
 const (
 	IndexByPartner  = "ByPartner"
 	IndexByDeadline = "ByDeadline"
+	// IndexByHolder lists association units by holder: holderpk
+	// HOLDER#<partnerId>, holdersk <tenantId>#<productId>#<unit sort key>.
+	IndexByHolder = "ByHolder"
 )
 
 // Store is the single-table repository.
@@ -120,13 +124,16 @@ const (
 	metaSK        = "META"
 	eventPrefix   = "EVT#"
 	assocPrefix   = "ASSOC#"
-	lockSK        = "LOCK"
 	tokenPrefix   = "TOKEN#"
 	tokenSK       = "TOKEN"
 	idempPrefix   = "IDEMP#"
 	idempSK       = "IDEMP"
 	partnerPrefix = "PARTNER#"
 	duePrefix     = "DUE#"
+	// declinedPrefix starts what a customer declined by opting out:
+	// DECLINED#<tenantId>#<partnerId> / PRODUCT#<productId> (issue 11).
+	declinedPrefix = "DECLINED#"
+	declinedSK     = "PRODUCT#"
 )
 
 func claimPK(id string) string { return claimPrefix + id }
@@ -142,3 +149,18 @@ func (s *Store) shardOf(id string) int {
 }
 
 func dueShardPK(shard int) string { return duePrefix + strconv.Itoa(shard) }
+
+// KeySeparator separates the parts of a key ("ASSOC#<tenant>#<product>").
+const KeySeparator = "#"
+
+// ErrKeyPart: a value that would become part of a key contains the key
+// separator (or nothing), so it could name another item's key.
+var ErrKeyPart = errors.New("value not allowed in a key")
+
+// keyPart refuses a key part that is empty or contains the separator.
+func keyPart(what, v string) error {
+	if v == "" || strings.Contains(v, KeySeparator) {
+		return fmt.Errorf("%s %q: %w", what, v, ErrKeyPart)
+	}
+	return nil
+}
