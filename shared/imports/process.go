@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/service"
@@ -163,6 +164,12 @@ func (p *Processor) open(ctx context.Context, im *store.Import) (io.ReadCloser, 
 		in.IfMatch = aws.String(im.ETag)
 	}
 	out, err := p.Objects.GetObject(ctx, in)
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed" {
+		// The upload's presigned POST was used again while the first file
+		// was being imported: the new content is not read.
+		return nil, refuse("the file was replaced while it was being imported: start a new import for the new file")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read import %s: %w", im.ID, err)
 	}
@@ -174,6 +181,9 @@ func (p *Processor) run(ctx context.Context, im *store.Import) error {
 	var refusal *Refusal
 	if errors.As(err, &refusal) {
 		if im.NextRow > FirstRow {
+			// Only a file replaced after rows were done can be refused
+			// now: the message fails until the dead-letter queue (and its
+			// alarm); the rows done stay, the import stays Processing.
 			return fmt.Errorf("import %s: file refused after rows were done: %w", im.ID, err)
 		}
 		p.Log.InfoContext(ctx, "import refused", "importId", im.ID, "failure", refusal.Reason)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -283,5 +284,48 @@ func TestRefusedFilesCreateNothing(t *testing.T) {
 				t.Fatalf("%d claims created by a refused file", n-before)
 			}
 		})
+	}
+}
+
+// A file replaced through the same upload (its presigned POST used again)
+// is not read: the import was started for the first file's ETag.
+func TestReplacedFileIsNotRead(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id, etag := e.upload(t, file(2))
+	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: &e.bucket, Key: aws.String(imports.Key(id)),
+		Body: bytes.NewReader(file(3)), ContentType: aws.String("text/csv")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.Start(ctx, id, etag); err != nil {
+		t.Fatal(err)
+	}
+	if im := e.get(t, id); im.Status != store.ImportFailed || !strings.Contains(im.Failure, "replaced") || e.claims(t) != 0 {
+		t.Fatalf("import %+v, %d claims", im, e.claims(t))
+	}
+}
+
+// The partner's imports list newest first, a page at a time.
+func TestImportsArePaged(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var ids []string
+	for range 3 {
+		id, _ := e.upload(t, file(0))
+		ids = append(ids, id)
+		time.Sleep(2 * time.Millisecond)
+	}
+	u := imports.NewUploads(e.st, nil)
+	who := service.Caller{PartnerID: e.partner}
+	first, next, err := u.List(ctx, who, 2, "")
+	if err != nil || len(first) != 2 || next == "" || first[0].ID != ids[2] || first[1].ID != ids[1] {
+		t.Fatalf("first page %+v %q %v", first, next, err)
+	}
+	rest, next2, err := u.List(ctx, who, 2, next)
+	if err != nil || len(rest) != 1 || rest[0].ID != ids[0] || next2 != "" {
+		t.Fatalf("second page %+v %q %v", rest, next2, err)
+	}
+	if _, _, err := u.List(ctx, service.Caller{PartnerID: "other"}, 2, next); !errors.Is(err, store.ErrInvalidCursor) {
+		t.Fatalf("another partner's cursor: %v", err)
 	}
 }
