@@ -95,3 +95,24 @@ func TestSafeCell(t *testing.T) {
 		t.Fatalf("errors CSV %q", got)
 	}
 }
+
+// The first pass counts data rows (blank ones are skipped, as spreadsheets
+// leave them at the end) and finds repeated rows, by content.
+func TestScanCountsRowsAndFindsRepeats(t *testing.T) {
+	cols := imports.Columns()
+	blank := strings.Repeat(",", len(cols)-1)
+	row := func(name string) string {
+		cells := make([]string, len(cols))
+		cells[0] = name
+		return strings.Join(cells, ",")
+	}
+	multi := `"multi` + "\n" + `line"` + strings.Repeat(",", len(cols)-1)
+	file := strings.Join([]string{strings.Join(cols, ","), row("a"), row(" a "), blank, row("b"), "", row("a"), blank, multi, row("a")}, "\n")
+	s, err := imports.ScanFile(strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Rows != 6 || len(s.Duplicates) != 3 || s.Duplicates[3] != 2 || s.Duplicates[7] != 2 || s.Duplicates[10] != 2 {
+		t.Fatalf("scan %+v, want 6 rows, rows 3, 7 and 10 repeating row 2 (an empty line and a blank row count as rows)", s)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -54,6 +55,22 @@ type Record struct {
 type Reader struct {
 	csv *csv.Reader
 	row int
+	// next is the line the next record would start on without empty
+	// lines between: encoding/csv skips empty lines, spreadsheets count
+	// them as rows.
+	next int
+}
+
+// advance counts the row of the record just read, empty lines before it
+// included, and where the next one would start.
+func (r *Reader) advance(cells []string) {
+	line, _ := r.csv.FieldPos(0)
+	if r.next > 0 && line > r.next {
+		r.row += line - r.next
+	}
+	r.row++
+	last, _ := r.csv.FieldPos(len(cells) - 1)
+	r.next = last + strings.Count(cells[len(cells)-1], "\n") + 1
 }
 
 const bom = "\uFEFF"
@@ -88,7 +105,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 			return nil, refuse("the header is not the template's (GET /imports/template.csv): column %d is %q, expected %q", i+1, truncate(h, 60), want[i])
 		}
 	}
-	return &Reader{csv: cr, row: 1}, nil
+	rd := &Reader{csv: cr}
+	rd.advance(header)
+	return rd, nil
 }
 
 func notCSV(err error) error {
@@ -100,26 +119,33 @@ func notCSV(err error) error {
 }
 
 // Next returns the next data row, or io.EOF. A row of invalid UTF-8 or
-// broken quoting is a *Refusal (the whole file is refused).
+// broken quoting is a *Refusal (the whole file is refused). A row whose
+// cells are all blank (a spreadsheet's trailing ",,,,") is skipped, as an
+// empty line is, though it keeps its number.
 func (r *Reader) Next() (Record, error) {
-	cells, err := r.csv.Read()
-	if errors.Is(err, io.EOF) {
-		return Record{}, io.EOF
-	}
-	if err != nil {
-		return Record{}, notCSV(err)
-	}
-	r.row++
-	for _, c := range cells {
-		if !utf8.ValidString(c) {
-			return Record{}, refuse("the file is not UTF-8 text: row %d holds bytes that are not UTF-8 (save the file as CSV UTF-8)", r.row)
+	for {
+		cells, err := r.csv.Read()
+		if errors.Is(err, io.EOF) {
+			return Record{}, io.EOF
 		}
+		if err != nil {
+			return Record{}, notCSV(err)
+		}
+		r.advance(cells)
+		for _, c := range cells {
+			if !utf8.ValidString(c) {
+				return Record{}, refuse("the file is not UTF-8 text: row %d holds bytes that are not UTF-8 (save the file as CSV UTF-8)", r.row)
+			}
+		}
+		if !slices.ContainsFunc(cells, func(c string) bool { return strings.TrimSpace(c) != "" }) {
+			continue
+		}
+		rec := Record{Row: r.row, CellCount: len(cells)}
+		if len(cells) == len(columns) {
+			rec.Cells = cells
+		}
+		return rec, nil
 	}
-	rec := Record{Row: r.row, CellCount: len(cells)}
-	if len(cells) == len(columns) {
-		rec.Cells = cells
-	}
-	return rec, nil
 }
 
 // Scan is what a first pass over the file learns, before anything is
