@@ -365,21 +365,6 @@ func (s *Store) ImportErrors(ctx context.Context, importID string, fn func([]Row
 	}
 }
 
-// ImportRowClaim is the claim a row created, if any ("" when the row is
-// not created).
-func (s *Store) ImportRowClaim(ctx context.Context, importID string, row int) (string, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: key(importPK(importID), importRowSK(row)), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return "", fmt.Errorf("get import row: %w", err)
-	}
-	if v, ok := out.Item["claimId"].(*types.AttributeValueMemberS); ok {
-		return v.Value, nil
-	}
-	return "", nil
-}
-
 // CreateImported writes a Draft made from an import's row with the row's
 // guard in the same transaction: ErrImportRowDone when the row was
 // created before (nothing is written then).
