@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -119,7 +120,15 @@ func (s *Service) replay(ctx context.Context, caller Caller, idem *Idempotency, 
 		// The draft was discarded since: the key no longer replays anything.
 		return nil, fmt.Errorf("%w: the claim created with this key was discarded", ErrIdempotencyConflict)
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	if c.PartnerID != caller.PartnerID {
+		// The record is keyed by partner, so this takes a corrupted or
+		// forged record; a replay never hands out another partner's claim.
+		return nil, fmt.Errorf("%w: the key's record names a claim of another partner", ErrIdempotencyConflict)
+	}
+	return c, nil
 }
 
 // Update changes a Draft's fields: edit receives the current editable view
@@ -158,7 +167,7 @@ func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
 		return err
 	}
 	for attempt := 1; ; attempt++ {
-		c, err := s.get(ctx, caller, id)
+		c, err := s.getForWrite(ctx, caller, id)
 		if err != nil {
 			return err
 		}
@@ -279,24 +288,55 @@ func (s *Service) AddEvidence(ctx context.Context, caller Caller, id string, n N
 	return &out, nil
 }
 
+// stat is what storage answered about one evidence object in this request.
+type stat struct {
+	obj evidence.Object
+	err error
+}
+
 // refreshUploads marks each evidence uploaded once storage holds it with the
-// declared type and no more than the declared size (HeadObject).
-func (s *Service) refreshUploads(ctx context.Context, c *claim.Claim) error {
+// declared type and no more than the declared size (HeadObject). It asks
+// only about files not yet confirmed: a file confirmed at an earlier submit
+// (respond, dispute) is not asked about again, because its key can hold
+// nothing else than what its pinned upload policy allowed, and validation
+// reads and checks every file's content anyway. The files it asks about are
+// asked about at once (one round trip, not one per file), and seen keeps
+// the answers across the attempts of one request, so a retry after a
+// version conflict asks only about files it has not seen.
+func (s *Service) refreshUploads(ctx context.Context, c *claim.Claim, seen map[string]stat) error {
+	var ask []int
+	for i, e := range c.Evidence {
+		if _, ok := seen[e.ID]; !ok && !e.Uploaded {
+			ask = append(ask, i)
+		}
+	}
+	answers := make([]stat, len(ask))
+	var wg sync.WaitGroup
+	for k, i := range ask {
+		wg.Go(func() {
+			obj, err := s.Evidence.Stat(ctx, evidence.Key(c.ID, c.Evidence[i].ID))
+			answers[k] = stat{obj, err}
+		})
+	}
+	wg.Wait()
+	for k, i := range ask {
+		if a := answers[k]; a.err != nil && !errors.Is(a.err, evidence.ErrMissing) {
+			return a.err // a failure is no answer: the request fails
+		}
+		seen[c.Evidence[i].ID] = answers[k]
+	}
 	ev := append([]claim.Evidence(nil), c.Evidence...)
 	for i := range ev {
 		if ev[i].Uploaded {
 			continue
 		}
-		obj, err := s.Evidence.Stat(ctx, evidence.Key(c.ID, ev[i].ID))
-		if errors.Is(err, evidence.ErrMissing) {
+		a := seen[ev[i].ID]
+		if a.err != nil { // missing
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		ev[i].Uploaded = obj.ContentType == ev[i].ContentType && obj.Size >= 1 && obj.Size <= ev[i].Size
+		ev[i].Uploaded = a.obj.ContentType == ev[i].ContentType && a.obj.Size >= 1 && a.obj.Size <= ev[i].Size
 		if ev[i].Uploaded {
-			ev[i].Size = obj.Size
+			ev[i].Size, ev[i].VersionID = a.obj.Size, a.obj.VersionID
 		}
 	}
 	c.Evidence = ev
