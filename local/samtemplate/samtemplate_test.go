@@ -111,7 +111,7 @@ func TestAuthorizersAreDeclared(t *testing.T) {
 func TestTemplateShape(t *testing.T) {
 	tm := load(t)
 	fns := tm.Functions()
-	if len(fns) != 6 {
+	if len(fns) != 7 {
 		t.Fatalf("%d functions", len(fns))
 	}
 	public := 0
@@ -143,7 +143,7 @@ func TestTemplateShape(t *testing.T) {
 	for _, q := range qs {
 		byID[q.ID] = q
 	}
-	if v := byID["ValidationQueue"]; len(qs) != 3 || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
+	if v, b := byID["ValidationQueue"], byID["BounceQueue"]; len(qs) != 5 || b.DeadLetterQueue != "BounceDLQ" || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
 		t.Fatalf("queues %+v", qs)
 	}
 	// The worker's queue hides a message longer than the worker may run:
@@ -165,8 +165,8 @@ func TestTemplateShape(t *testing.T) {
 			}
 		}
 	}
-	if workers != 1 {
-		t.Errorf("%d functions read a queue, want the validation worker", workers)
+	if workers != 2 {
+		t.Errorf("%d functions read a queue, want the validation worker and the bounce worker", workers)
 	}
 	if v, err := Resolve(map[string]any{"Fn::Sub": "${A}-${B.Arn}"}, map[string]string{"A": "x", "B.Arn": "y"}); err != nil || v != "x-y" {
 		t.Fatalf("sub: %q %v", v, err)
