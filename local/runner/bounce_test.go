@@ -36,7 +36,7 @@ func sesEvent(kind, to, claimID string, notification int) string {
 	case "Bounce":
 		ev["bounce"] = map[string]any{"feedbackId": uuid.NewString(), "bounceType": "Permanent", "bounceSubType": "General",
 			"bouncedRecipients": []any{map[string]any{"emailAddress": to, "action": "failed", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"}},
-			"timestamp": now, "reportingMTA": "dsn; a8-30.smtp-out.amazonses.com"}
+			"timestamp":         now, "reportingMTA": "dsn; a8-30.smtp-out.amazonses.com"}
 	case "Complaint":
 		ev["complaint"] = map[string]any{"feedbackId": uuid.NewString(), "complainedRecipients": []any{map[string]any{"emailAddress": to}},
 			"timestamp": now, "userAgent": "Mail/1.0", "complaintFeedbackType": "abuse", "arrivalDate": now}
