@@ -45,9 +45,11 @@ type fixture struct {
 	worker  *validation.Worker
 	cal     *claim.Calendar
 	tenants map[string]string // domain -> tenant id the lookup answers
-	bodyFor map[string][]byte // evidence id -> its content, when not submitted's body
-	sender  string
-	down    atomic.Bool
+	// bodyOf holds, by file name, the content submitted for a file other
+	// than submitted's body (the version submit records is that one).
+	bodyOf map[string][]byte
+	sender string
+	down   atomic.Bool
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -119,7 +121,7 @@ func (f *fixture) submitted(partner string, body []byte, mutate ...func(*claim.C
 	}
 	for i, e := range c.Evidence {
 		content := body
-		if b, ok := f.bodyFor[e.ID]; ok {
+		if b, ok := f.bodyOf[e.FileName]; ok {
 			content = b
 		}
 		out, err := f.s3.PutObject(ctx, &s3.PutObjectInput{
@@ -561,12 +563,12 @@ func TestCrashBeforeTheEmailNotifiesAgainWithANewLink(t *testing.T) {
 func TestOneBadFileNeedsInfoAndIsNotCheckedAgain(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	// The second file's object, as submitted, is a PNG declared as a PDF.
+	// The second file's submitted version is a PNG declared as a PDF.
+	f.bodyOf = map[string][]byte{"scan.pdf": []byte("\x89PNG\r\n\x1a\nnot a pdf")}
 	c := f.submitted("partner-a", claimtest.PDF, func(c *claim.Claim) {
 		bad := c.Evidence[0]
 		bad.ID, bad.FileName = bad.ID[:len(bad.ID)-4]+"beef", "scan.pdf"
 		c.Evidence = append(c.Evidence, bad)
-		f.bodyFor = map[string][]byte{bad.ID: []byte("\x89PNG\r\n\x1a\nnot a pdf")}
 	})
 	f.handle(message("m1", c))
 	got := f.get(c.ID)
