@@ -433,6 +433,9 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 				cond := "StringEquals ses:FromAddress=[SENDER]"
 				add(grant(a, "ses:identity/SENDER", cond), reason)
 				add(grant(a, "ses:identity/SENDER-DOMAIN", cond), reason+" (a domain identity)")
+				if set, err := envRef("CONFIGURATION_SET"); err == nil {
+					add(grant(a, "ses:configuration-set/"+set, cond), reason+" (with its configuration set)")
+				}
 			}
 		}
 	}
@@ -481,6 +484,8 @@ func policyRefs(tm *Template) map[string]string {
 			refs[id+".Arn"] = "queue:" + id
 		case "AWS::Logs::LogGroup":
 			refs[id+".Arn"] = "loggroup:" + id
+		case "AWS::SES::ConfigurationSet":
+			refs[id] = id
 		}
 	}
 	return refs
@@ -521,6 +526,9 @@ func declaredPolicy(tm *Template, role string, refs map[string]string) (map[stri
 					return nil, fmt.Errorf("resource %v: %w", res, err)
 				}
 				rs = strings.TrimPrefix(rs, "arn:aws:ses:REGION:ACCOUNT:")
+				if strings.HasPrefix(rs, "configuration-set/") {
+					rs = "ses:" + rs
+				}
 				if strings.HasPrefix(rs, "identity/") {
 					rs = "ses:" + strings.ReplaceAll(rs, "SENDER@SENDER-DOMAIN", "SENDER")
 				}

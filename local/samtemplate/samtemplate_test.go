@@ -111,7 +111,7 @@ func TestAuthorizersAreDeclared(t *testing.T) {
 func TestTemplateShape(t *testing.T) {
 	tm := load(t)
 	fns := tm.Functions()
-	if len(fns) != 8 {
+	if len(fns) != 9 {
 		t.Fatalf("%d functions", len(fns))
 	}
 	public := 0
@@ -146,7 +146,7 @@ func TestTemplateShape(t *testing.T) {
 	if im := byID["ImportQueue"]; im.DeadLetterQueue != "ImportDLQ" || im.MaxReceiveCount != 5 {
 		t.Fatalf("import queue %+v", im)
 	}
-	if v := byID["ValidationQueue"]; len(qs) != 5 || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
+	if v, b := byID["ValidationQueue"], byID["BounceQueue"]; len(qs) != 7 || b.DeadLetterQueue != "BounceDLQ" || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
 		t.Fatalf("queues %+v", qs)
 	}
 	// The worker's queue hides a message longer than the worker may run:
@@ -175,8 +175,8 @@ func TestTemplateShape(t *testing.T) {
 			}
 		}
 	}
-	if workers != 2 {
-		t.Errorf("%d functions read a queue, want the validation worker and the import function", workers)
+	if workers != 3 {
+		t.Errorf("%d functions read a queue, want the validation worker, the import function and the bounce worker", workers)
 	}
 	if v, err := Resolve(map[string]any{"Fn::Sub": "${A}-${B.Arn}"}, map[string]string{"A": "x", "B.Arn": "y"}); err != nil || v != "x-y" {
 		t.Fatalf("sub: %q %v", v, err)

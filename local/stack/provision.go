@@ -106,6 +106,9 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 		refs[b.ID+".Arn"] = "arn:aws:s3:::" + name
 		res.BucketName = name
 	}
+	if err := provisionNotices(ctx, cfg, t, prefix, refs); err != nil {
+		return nil, err
+	}
 	if sender := refs["SenderEmail"]; sender != "" {
 		if _, err := awsclient.SES(cfg).VerifyEmailIdentity(ctx, &ses.VerifyEmailIdentityInput{EmailAddress: &sender}); err != nil {
 			return nil, fmt.Errorf("verify sender %s: %w", sender, err)
@@ -116,7 +119,8 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 }
 
 // Provisioned are the resource types the local stack creates.
-var Provisioned = map[string]bool{"AWS::DynamoDB::Table": true, "AWS::SQS::Queue": true, "AWS::S3::Bucket": true}
+var Provisioned = map[string]bool{"AWS::DynamoDB::Table": true, "AWS::SQS::Queue": true, "AWS::S3::Bucket": true,
+	"AWS::SNS::Topic": true, "AWS::SNS::Subscription": true, "AWS::SES::ConfigurationSet": true, "AWS::SES::ConfigurationSetEventDestination": true}
 
 // AWSOnly are the template's resource types the local stack does not create,
 // and why.
@@ -129,7 +133,7 @@ var AWSOnly = map[string]string{
 	"AWS::CloudWatch::Alarm":          "no CloudWatch locally; the DLQs themselves are created",
 	"AWS::Logs::MetricFilter":         "no CloudWatch Logs locally (the runner logs to its own output); the access log's 429 count is AWS's",
 	"AWS::S3::BucketPolicy":           "TLS-only access: the emulators are reached over plain HTTP on loopback (and LocalStack does not enforce bucket policies)",
-	"AWS::SQS::QueuePolicy":           "S3 may send the bucket's notifications to the import queue: LocalStack delivers them without a queue policy (the bucket's notification itself is created)",
+	"AWS::SQS::QueuePolicy":           "S3 may send the bucket's notifications to the import queue, SNS the SES events to the bounce queue: LocalStack delivers both without a queue policy (the bucket's notification and the topic's subscription themselves are created)",
 }
 
 // CheckLocalCoverage fails on a template resource type the local stack
