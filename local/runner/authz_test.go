@@ -22,6 +22,8 @@ func bodyFor(route string) any {
 		return map[string]any{"reason": "see new PoE"}
 	case route == "POST /claims":
 		return draftBody(false)
+	case route == "POST /imports":
+		return map[string]any{"fileName": "claims.csv", "size": 10}
 	case strings.HasPrefix(route, "PATCH"):
 		return map[string]any{"name": "renamed"}
 	case route == "POST /webhooks":
@@ -68,7 +70,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Run(route, func(t *testing.T) {
 			// A fresh claim per route, so destructive routes do not interfere.
 			id := createClaim(t, &owner, false)
-			p := routePath(t, &owner, path, id)
+			p := pathWithID(t, &owner, path, id)
+			if strings.HasPrefix(path, "/webhooks/") {
+				p = routePath(t, &owner, path, id)
+			}
 			if route == "DELETE /webhooks/{id}" {
 				hook, _ := register(t, &owner, "http://127.0.0.1:9/deleted")
 				p = "/webhooks/" + hook
@@ -124,8 +129,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			want := map[string]int{
 				"POST /claims": 201, "PATCH /claims/{id}": 200, "DELETE /claims/{id}": 204, "POST /claims/{id}/evidence": 201,
 				"POST /claims/{id}/submit": 422, "POST /claims/{id}/respond": 409, "POST /claims/{id}/withdraw": 409,
-				"POST /claims/{id}/dispute": 409,
-				"POST /webhooks":            201, "DELETE /webhooks/{id}": 204, "POST /webhooks/{id}/deliveries/{deliveryId}/retry": 202,
+				"POST /claims/{id}/dispute": 409, "POST /imports": 201,
+				"POST /webhooks": 201, "DELETE /webhooks/{id}": 204, "POST /webhooks/{id}/deliveries/{deliveryId}/retry": 202,
 			}[route]
 			if want == 0 {
 				want = 200

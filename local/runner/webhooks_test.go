@@ -329,7 +329,7 @@ var (
 func routePath(t *testing.T, u *user, path, claimID string) string {
 	t.Helper()
 	if !strings.HasPrefix(path, "/webhooks/") {
-		return strings.ReplaceAll(path, "{id}", claimID)
+		return pathWithID(t, u, path, claimID)
 	}
 	hookMu.Lock()
 	defer hookMu.Unlock()
