@@ -13,7 +13,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	env, err := bootstrap.Load(ctx, "TABLE_NAME", "QUEUE_URL", "SENDER_EMAIL")
+	env, err := bootstrap.Load(ctx, "TABLE_NAME", "QUEUE_URL", "SENDER_EMAIL", "PUBLIC_BASE_URL")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -21,6 +21,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	f := &finalize.Finalizer{Store: env.Store(), Jobs: env.Queue(), Mail: mailer, Clock: bootstrap.Clock, Log: env.Log}
+	f := &finalize.Finalizer{Store: env.Store(), Jobs: env.Queue(), Mail: mailer, Clock: bootstrap.Clock, Log: env.Log,
+		Customers: mailer, PublicBaseURL: env.Config.PublicBaseURL}
 	lambda.Start(f.Handle)
 }

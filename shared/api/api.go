@@ -150,6 +150,8 @@ func toProblem(err error) error {
 		return problem(http.StatusUnprocessableEntity, "invalid_input", "Invalid input", "One or more values break a rule.", ve.Errors...)
 	case errors.Is(err, store.ErrNotFound):
 		return problem(http.StatusNotFound, "not_found", "Not found", "No such claim.")
+	case errors.Is(err, service.ErrNotClaimsMPN):
+		return problem(http.StatusForbidden, "forbidden", "Forbidden", "Ending this association needs the claim's MPN ID among yours.")
 	case errors.Is(err, service.ErrForbidden):
 		return problem(http.StatusForbidden, "forbidden", "Forbidden", "Changing claims needs the IncentivesAdmin role.")
 	case errors.Is(err, claim.ErrLocked):

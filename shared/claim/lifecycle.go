@@ -207,6 +207,10 @@ func End(c *Claim, action Action, actor Actor, now time.Time, detail map[string]
 	if err != nil {
 		return ev, err
 	}
+	if r := detail["reason"]; action == ActionDisassociated && r != "" {
+		// The partner's own reason is the status reason's message.
+		reason.Message = r
+	}
 	c.StatusReason = &reason
 	return ev, nil
 }

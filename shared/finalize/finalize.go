@@ -42,6 +42,16 @@ type Finalizer struct {
 	// item are decided one after another, in deadline order, so the
 	// earliest deadline still takes a contested workload first.
 	Concurrency int
+	// Customers, when set, emails the customer contact of each approved
+	// claim with its decline link, {PublicBaseURL}/decline/{token} (v2).
+	Customers     Customers
+	PublicBaseURL string
+}
+
+// Customers tells the customer contact that a claim was approved, with the
+// link to end the association at any time.
+type Customers interface {
+	NotifyCustomerApproved(ctx context.Context, c *claim.Claim, declineLink string) error
 }
 
 // DefaultConcurrency is how many claims a run decides at once by default.
@@ -330,13 +340,31 @@ func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time, 
 		return skipped, err
 	}
 	next.StatusReason = nil
-	err = f.Store.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, known)
+	// The customer's decline link: a new 256-bit token, stored hashed in the
+	// approving transaction, valid while the association lasts.
+	var ops []store.Op
+	var token string
+	if f.Customers != nil {
+		var hash string
+		token, hash = claim.NewOptOutToken()
+		op, err := f.Store.TokenOp(store.Token{Hash: hash, ClaimID: c.ID, Version: next.Version, Kind: store.TokenDecline})
+		if err != nil {
+			return skipped, err
+		}
+		ops = append(ops, op)
+	}
+	err = f.Store.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: ops}, known)
 	if errors.Is(err, store.ErrAssociationHeld) {
 		return f.reject(ctx, c, now, &claim.StatusReason{Code: claim.ReasonConflict,
 			Message: "Another partner was associated with one or more of these workloads or subscriptions first."})
 	}
 	if err != nil {
 		return skipped, err
+	}
+	if f.Customers != nil {
+		if err := f.Customers.NotifyCustomerApproved(ctx, &next, f.PublicBaseURL+"/decline/"+token); err != nil {
+			f.Log.ErrorContext(ctx, "customer's approval email not sent", "claimId", c.ID, "error", err)
+		}
 	}
 	f.tell(ctx, &next)
 	return approved, nil

@@ -78,6 +78,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	for attempt := 0; attempt < 3; attempt++ {
 		tok, err := h.Store.GetToken(ctx, claim.HashToken(token), now)
+		if err == nil && tok.Kind != "" {
+			err = store.ErrNotFound // a decline link is not an opt-out link
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
 		}
