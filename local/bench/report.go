@@ -133,3 +133,67 @@ func Markdown(figs []Figure, at time.Time, machine, stack string) string {
 	}
 	return b.String()
 }
+
+// keptNote marks a row a partial run (BENCH=...) did not measure, kept
+// from the file it replaces.
+const keptNote = "kept from the run of "
+
+// Previous reads back the figures of a results file Markdown wrote, and
+// when that run was.
+func Previous(md string) (figs []Figure, at string) {
+	section := ""
+	for _, line := range strings.Split(md, "\n") {
+		switch {
+		case strings.HasPrefix(line, "Written by `make bench` on "):
+			at = strings.TrimSuffix(strings.TrimPrefix(line, "Written by `make bench` on "), ".")
+		case strings.HasPrefix(line, "## "):
+			section = strings.TrimPrefix(line, "## ")
+		case strings.HasPrefix(line, "| ") && section != "":
+			cells := strings.Split(strings.TrimSuffix(strings.TrimPrefix(line, "| "), " |"), " | ")
+			if len(cells) < 7 || cells[0] == "figure" {
+				continue
+			}
+			note := strings.Join(cells[6:], " | ")
+			figs = append(figs, Figure{Section: section, Name: cells[0], Value: cells[1], Versus: cells[2], Ratio: cells[3],
+				Goal: cells[4], Met: cells[5] == "yes", Note: note})
+		}
+	}
+	return figs, at
+}
+
+// Merge is what a partial run writes: the previous file's rows in their
+// order, each replaced by this run's figure of the same section and name,
+// this run's new figures after their section's rows (or at the end), and
+// every row this run did not measure noted with the previous run's date.
+func Merge(prev []Figure, prevAt string, now []Figure) []Figure {
+	fresh := map[[2]string]Figure{}
+	for _, f := range now {
+		fresh[[2]string{f.Section, f.Name}] = f
+	}
+	out := make([]Figure, 0, len(prev)+len(now))
+	for _, p := range prev {
+		k := [2]string{p.Section, p.Name}
+		if f, ok := fresh[k]; ok {
+			out = append(out, f)
+			delete(fresh, k)
+			continue
+		}
+		if prevAt != "" && !strings.Contains(p.Note, keptNote) {
+			p.Note = strings.TrimPrefix(p.Note+"; "+keptNote+prevAt, "; ")
+		}
+		out = append(out, p)
+	}
+	for _, f := range now {
+		if _, ok := fresh[[2]string{f.Section, f.Name}]; !ok {
+			continue
+		}
+		at := len(out)
+		for i, o := range out {
+			if o.Section == f.Section {
+				at = i + 1
+			}
+		}
+		out = slices.Insert(out, at, f)
+	}
+	return out
+}

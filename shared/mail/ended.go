@@ -6,33 +6,34 @@ import (
 	"github.com/cpor-claims/claims/shared/claim"
 )
 
-// CustomerEnded is the customer contact's email when the partner ended the
-// association (disassociated): which partner, which products, which
-// tenant, and the partner's reason.
-func (m *Mailer) CustomerEnded(c *claim.Claim) (Message, error) {
-	var contact, to string
+func (m *Mailer) customerAssociation(c *claim.Claim) (customerAssociation, string) {
+	n := customerAssociation{
+		PartnerName: partnerName(c), CustomerName: c.Customer.Name, Domain: c.Customer.Domain,
+		TenantID: c.Customer.TenantID, Products: claim.ProductLabels(c),
+	}
+	var to string
 	if c.CustomerContact != nil {
-		contact, to = c.CustomerContact.Name, c.CustomerContact.Email
+		n.ContactName, to = c.CustomerContact.Name, c.CustomerContact.Email
 	}
-	return m.Render("customer-ended", to, map[string]any{
-		"PartnerName": partnerName(c), "ContactName": contact, "CustomerName": c.Customer.Name,
-		"Domain": c.Customer.Domain, "TenantID": c.Customer.TenantID, "Products": claim.ProductLabels(c),
-		"Reason": endReason(c),
-	})
+	return n, to
 }
 
-// endReason is the partner's reason for a disassociation, else the status
-// reason's message.
-func endReason(c *claim.Claim) string {
-	if c.StatusReason != nil {
-		return c.StatusReason.Message
-	}
-	return ""
+// CustomerApproved is the customer contact's email when a claim is
+// approved: which partner is now associated with which products of which
+// tenant, and the link to end it at any time.
+func (m *Mailer) CustomerApproved(c *claim.Claim, link string) (Message, error) {
+	n, to := m.customerAssociation(c)
+	n.Link = link
+	return m.message(to, customerApprovedSubject(n), customerApprovedText(n), customerApprovedHTML(n))
 }
 
-// NotifyCustomerEnded renders and sends CustomerEnded.
-func (m *Mailer) NotifyCustomerEnded(ctx context.Context, c *claim.Claim) error {
-	msg, err := m.CustomerEnded(c)
+// NotifyCustomerApproved renders and sends CustomerApproved (nothing
+// without a customer contact).
+func (m *Mailer) NotifyCustomerApproved(ctx context.Context, c *claim.Claim, link string) error {
+	if c.CustomerContact == nil || c.CustomerContact.Email == "" {
+		return nil
+	}
+	msg, err := m.CustomerApproved(c, link)
 	if err != nil {
 		return err
 	}
@@ -40,27 +41,20 @@ func (m *Mailer) NotifyCustomerEnded(ctx context.Context, c *claim.Claim) error 
 	return err
 }
 
-// CustomerApproved is the customer contact's email when a claim is
-// approved: which partner is now associated with which products of which
-// tenant, and the link to end it at any time.
-func (m *Mailer) CustomerApproved(c *claim.Claim, link string) (Message, error) {
-	var contact, to string
-	if c.CustomerContact != nil {
-		contact, to = c.CustomerContact.Name, c.CustomerContact.Email
+// CustomerEnded is the customer contact's email when the partner ended the
+// association (disassociated): which partner, which products, which
+// tenant, and the partner's reason (the status reason's message).
+func (m *Mailer) CustomerEnded(c *claim.Claim) (Message, error) {
+	n, to := m.customerAssociation(c)
+	if c.StatusReason != nil {
+		n.Reason = c.StatusReason.Message
 	}
-	return m.Render("customer-approved", to, map[string]any{
-		"PartnerName": partnerName(c), "ContactName": contact, "CustomerName": c.Customer.Name,
-		"Domain": c.Customer.Domain, "TenantID": c.Customer.TenantID, "Products": claim.ProductLabels(c),
-		"Link": link,
-	})
+	return m.message(to, customerEndedSubject(n), customerEndedText(n), customerEndedHTML(n))
 }
 
-// NotifyCustomerApproved renders and sends CustomerApproved.
-func (m *Mailer) NotifyCustomerApproved(ctx context.Context, c *claim.Claim, link string) error {
-	if c.CustomerContact == nil || c.CustomerContact.Email == "" {
-		return nil
-	}
-	msg, err := m.CustomerApproved(c, link)
+// NotifyCustomerEnded renders and sends CustomerEnded.
+func (m *Mailer) NotifyCustomerEnded(ctx context.Context, c *claim.Claim) error {
+	msg, err := m.CustomerEnded(c)
 	if err != nil {
 		return err
 	}

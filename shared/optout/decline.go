@@ -3,9 +3,7 @@ package optout
 import (
 	"bytes"
 	"context"
-	_ "embed"
 	"errors"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -17,11 +15,6 @@ import (
 	"github.com/cpor-claims/claims/shared/notice"
 	"github.com/cpor-claims/claims/shared/store"
 )
-
-//go:embed decline.html
-var declineHTML string
-
-var declinePage = template.Must(template.New("decline").Parse(declineHTML))
 
 // declineView is what the decline page shows.
 type declineView struct {
@@ -126,16 +119,13 @@ func (h *Handler) failDecline(ctx context.Context, err error) events.APIGatewayV
 }
 
 func (h *Handler) renderDecline(status int, v declineView) events.APIGatewayV2HTTPResponse {
-	v.Style = template.CSS(style)
 	var b bytes.Buffer
-	if err := declinePage.Execute(&b, v); err != nil {
+	if err := declinePage(v).Render(context.Background(), &b); err != nil {
 		status = http.StatusInternalServerError
 		b.Reset()
 		b.WriteString("<!DOCTYPE html><title>Error</title><p>Something went wrong.</p>")
 	}
-	resp := h.render(status, view{State: "error", Title: "-"})
-	resp.Body = b.String()
-	return resp
+	return pageResponse(status, b.String())
 }
 
 // Route serves OptOutFunction's routes: /decline/{token} by Decline, the
