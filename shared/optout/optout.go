@@ -131,7 +131,7 @@ func (h *Handler) view(c *claim.Claim) view {
 		if loc == nil {
 			loc = time.UTC
 		}
-		v.Deadline = c.OptOutDeadline.In(loc).Format("Monday 2 January 2006 15:04 MST")
+		v.Deadline = claim.LastDayToAct(*c.OptOutDeadline, loc)
 	}
 	return v
 }
