@@ -21,14 +21,17 @@ func newAfterClaim(t *testing.T, u *user, tenant string, mutate func(map[string]
 	t.Helper()
 	afterN++
 	stamp := time.Now().UnixNano() % 1e9
+	// Each claim's customer has a domain of its own, and the contact is at
+	// it: the tenant/domain check then knows both under the claim's tenant.
+	domain := fmt.Sprintf("contoso-%d-%d.onmicrosoft.com", afterN, stamp)
 	ac := afterClaim{
 		tenant:       tenant,
-		customerMail: fmt.Sprintf("cio.%d.%d@contoso.example", afterN, stamp),
+		customerMail: "cio@" + domain,
 		partnerMail:  fmt.Sprintf("pat.%d.%d@%s.example", afterN, stamp, u.partner),
 	}
 	ac.id = withBody(t, u, func(b map[string]any) {
 		b["name"] = markupName
-		b["customer"] = map[string]any{"tenantId": tenant, "domain": "contoso.onmicrosoft.com", "name": "Contoso <Ltd>"}
+		b["customer"] = map[string]any{"tenantId": tenant, "domain": domain, "name": "Contoso <Ltd>"}
 		b["customerContact"] = map[string]any{"name": "Ana", "title": "CIO", "email": ac.customerMail}
 		b["partnerContact"] = map[string]any{"name": markupContact, "email": ac.partnerMail}
 		if mutate != nil {

@@ -29,7 +29,7 @@ func declineLink(t *testing.T, addr string) string {
 			if text == "" || text != html {
 				t.Fatalf("the decline link must be in both parts: text %q html %q", text, html)
 			}
-			if strings.Contains(m.HTML, "<Ltd>") || !strings.Contains(m.HTML, "Contoso &lt;Ltd&gt;") || !strings.Contains(m.Text, "Microsoft Teams") {
+			if strings.Contains(m.HTML, "<Partners>") || !strings.Contains(m.HTML, "&lt;Partners&gt;") || !strings.Contains(m.Text, "Microsoft Teams") {
 				t.Errorf("approval email: names must be escaped in HTML, products named:\n%s\n%s", m.Text, m.HTML)
 			}
 			return text
