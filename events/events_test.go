@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cpor-claims/claims/local/testenv"
@@ -235,6 +236,10 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 		t.Fatalf("list-claims-csv: %d %v %v\n%s", resp.StatusCode, err, resp.Headers, resp.Body)
 	}
 	after := api.Router((&api.After{API: *a, Mail: mailer}).AssociationsRoutes())
+	held := serve(after, "list-associations.json", 200)["items"].([]any)
+	if len(held) == 0 || held[0].(map[string]any)["claimId"] != id {
+		t.Fatalf("list-associations: %v", held)
+	}
 	if d := serve(after, "disassociate-claim.json", 200, sampleID, id); d["status"] != "Ended" ||
 		d["statusReason"].(map[string]any)["code"] != "partner_disassociated" {
 		t.Fatalf("disassociate: %v", d)
@@ -247,6 +252,20 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 		if out, err := subs.Handle(ctx, subBatch); err != nil || len(out.BatchItemFailures) != 0 {
 			t.Fatalf("subscription-ended: %+v %v", out, err)
 		}
+	}
+	// The decline samples: the link's token seeded for a second approved
+	// claim; GET shows it, POST ends it (customer_declined).
+	declined := seedApprovedSubscription(t, st, "9b2c4d6e-1111-4222-8333-444455557777", "0d1e2f3a-aaaa-4bbb-8ccc-ddddeeee0000")
+	seedDeclineToken(t, st, "c2FtcGxlIGRlY2xpbmUgdG9rZW4sIDMyIGJ5dGVzISE", declined)
+	for name, want := range map[string]string{"decline-page.json": `id="decline"`, "decline-post.json": `id="confirmation"`} {
+		var dreq events.APIGatewayV2HTTPRequest
+		load(t, name, &dreq)
+		if resp, err := opt.Route(ctx, dreq); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, want) {
+			t.Fatalf("%s: %d %v %s", name, resp.StatusCode, err, resp.Body)
+		}
+	}
+	if c, err := st.Get(ctx, declined); err != nil || c.Status != claim.StatusEnded || c.StatusReason.Code != claim.ReasonCustomerDeclined {
+		t.Fatalf("declined: %+v %v", c, err)
 	}
 	c2, evs, err := st.ClaimHistory(ctx, ended)
 	if err != nil || c2.Status != claim.StatusEnded || c2.StatusReason.Code != claim.ReasonSubscriptionEnded ||
@@ -275,7 +294,7 @@ func seedApprovedSubscription(t *testing.T, st *store.Store, tenant, sub string)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	c := &claim.Claim{
-		ID: "01a20d0c-0000-7000-8000-0000000000b1", Status: claim.StatusPendingCustomer, Version: 5, MPNID: "1234567", PartnerID: "fabrikam",
+		ID: "01a20d0c-0000-7000-8000-" + tenant[24:], Status: claim.StatusPendingCustomer, Version: 5, MPNID: "1234567", PartnerID: "fabrikam",
 		Customer: claim.Customer{TenantID: tenant, Domain: "contoso.onmicrosoft.com"}, SolutionArea: claim.BusinessApplications,
 		Activity: claim.ActivityUsage, Products: []claim.ProductRef{{ID: "dynamics-365-sales", SubscriptionID: sub}},
 		Evidence: []claim.Evidence{}, CreatedAt: at, UpdatedAt: at,
@@ -292,4 +311,23 @@ func seedApprovedSubscription(t *testing.T, st *store.Store, tenant, sub string)
 		t.Fatal(err)
 	}
 	return c.ID
+}
+
+// seedDeclineToken stores the samples' decline token for an approved claim,
+// as the approving transaction does (the same item, by TokenOp).
+func seedDeclineToken(t *testing.T, st *store.Store, token, claimID string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := st.Get(ctx, claimID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := st.TokenOp(store.Token{Hash: claim.HashToken(token), ClaimID: c.ID, Version: c.Version, Kind: store.TokenDecline})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := awsclient.DynamoDB(testenv.AWSConfig(t))
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Table()), Item: op.Item.Put.Item}); err != nil {
+		t.Fatal(err)
+	}
 }
