@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -267,7 +268,7 @@ func pair(b *testing.B, section, name string, goal float64, note, allNote string
 	b.ReportMetric(float64(r)/1e6, "raw-ms")
 	b.ReportMetric(ratio, "ratio")
 	bench.Record(bench.Figure{Section: section, Name: name, Value: bench.Ms(o), Versus: bench.Ms(r),
-		Ratio: fmt.Sprintf("%.2fx", ratio), Goal: fmt.Sprintf("≤ %.1fx", goal), Met: ratio <= goal,
+		Ratio: fmt.Sprintf("%.2fx", ratio), Goal: "≤ " + strconv.FormatFloat(goal, 'f', -1, 64) + "x", Met: ratio <= goal,
 		Note: fmt.Sprintf("%s; n=%d", note, b.N)})
 	if len(allD) > 0 {
 		a := bench.Median(allD)

@@ -87,8 +87,16 @@ func Machine() string {
 		f.Close()
 	}
 	kernel, _ := exec.Command("uname", "-sr").Output()
-	return fmt.Sprintf("%s, %d CPUs (%s), %s %s/%s", strings.TrimSpace(string(kernel)), runtime.NumCPU(), model,
+	m := fmt.Sprintf("%s, %d CPUs (%s), %s %s/%s", strings.TrimSpace(string(kernel)), runtime.NumCPU(), model,
 		runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	// A shared machine's load changes absolute figures (ratios alternate
+	// call by call and hold better): say what it was when the file was written.
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m += fmt.Sprintf("; load average %s %s %s (1, 5, 15 min) at the end of the run", f[0], f[1], f[2])
+		}
+	}
+	return m
 }
 
 // Stack names the emulators' pinned versions, read from the lock files.
