@@ -257,7 +257,8 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	// claim; GET shows it, POST ends it (customer_declined).
 	declined := seedApprovedSubscription(t, st, "9b2c4d6e-1111-4222-8333-444455557777", "0d1e2f3a-aaaa-4bbb-8ccc-ddddeeee0000")
 	seedDeclineToken(t, st, "c2FtcGxlIGRlY2xpbmUgdG9rZW4sIDMyIGJ5dGVzISE", declined)
-	for name, want := range map[string]string{"decline-page.json": `id="decline"`, "decline-post.json": `id="confirmation"`} {
+	for _, step := range [][2]string{{"decline-page.json", `id="decline"`}, {"decline-post.json", `id="confirmation"`}} {
+		name, want := step[0], step[1]
 		var dreq events.APIGatewayV2HTTPRequest
 		load(t, name, &dreq)
 		if resp, err := opt.Route(ctx, dreq); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, want) {

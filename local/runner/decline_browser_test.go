@@ -44,7 +44,8 @@ func declineLink(t *testing.T, addr string) string {
 // The customer ends an approved association from the approval email's link,
 // in Chromium with JavaScript off on a phone: GET shows the page and
 // changes nothing; the button POSTs and ends it (customer_declined); the
-// link again shows the confirmation and changes nothing; an unknown link is
+// link opened again is 410 (ended) and says the customer ended it, a POST
+// again shows the confirmation (200); neither changes anything; an unknown link is
 // 404, an opt-out link is no decline link (404), and the link of an
 // association the partner ended is 410. The unit is free at once: another
 // partner's claim on it is approved by the next run.
@@ -96,8 +97,8 @@ func TestDeclineInChromium(t *testing.T) {
 	if c["statusReason"].(map[string]any)["code"] != "customer_declined" {
 		t.Fatalf("declined: %v", c["statusReason"])
 	}
-	if code := tb.open(t, link, ""); code != http.StatusOK {
-		t.Fatalf("the link again: %d", code)
+	if code := tb.open(t, link, ""); code != http.StatusGone {
+		t.Fatalf("the link again (ended: 410, saying the customer ended it): %d", code)
 	}
 	tb.checkRendered(t, "already declined", "#confirmation")
 	if code := tb.open(t, unknownLink, ""); code != http.StatusNotFound {

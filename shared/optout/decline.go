@@ -83,9 +83,13 @@ func (h *Handler) Decline(ctx context.Context, req events.APIGatewayV2HTTPReques
 		v.State, v.Title = "form", "Your partner association"
 		return h.renderDecline(http.StatusOK, v), nil
 	case c.Status == claim.StatusEnded && c.StatusReason != nil && c.StatusReason.Code == claim.ReasonCustomerDeclined:
-		// Ended by the customer: the same confirmation, whichever request
-		// committed it.
+		// Ended by the customer: a repeated POST gets the same confirmation
+		// (200), whichever request committed; the link opened again says so
+		// too, as an ended association's page (410, API.md).
 		v.State, v.Title = "done", "You have ended the association"
+		if method == http.MethodGet {
+			return h.renderDecline(http.StatusGone, v), nil
+		}
 		return h.renderDecline(http.StatusOK, v), nil
 	default:
 		v.State, v.Title = "gone", "This association has ended"
