@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"time"
 
 	"github.com/cpor-claims/claims/shared/claim"
@@ -12,10 +10,6 @@ import (
 
 // maxReasonLen bounds a disassociation's reason (API.md: 1-2000 characters).
 const maxReasonLen = 2000
-
-// ErrNotClaimsMPN refuses an end by a caller who may not act for the
-// claim's MPN ID (partner location); it wraps ErrForbidden.
-var ErrNotClaimsMPN = fmt.Errorf("%w: ending an association needs the claim's MPN ID", ErrForbidden)
 
 // Disassociate ends an Approved association at the partner's request: in
 // one transaction the claim becomes Ended (partner_disassociated), its
@@ -39,9 +33,6 @@ func (s *Service) Disassociate(ctx context.Context, caller Caller, id, reason st
 			if err := caller.owns(c); err != nil {
 				return err
 			}
-			if !slices.Contains(caller.MPNIDs, c.MPNID) {
-				return ErrNotClaimsMPN
-			}
-			return nil
+			return caller.mayWrite(c) // the claim's MPN ID among the caller's (403)
 		})
 }
