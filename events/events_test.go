@@ -85,7 +85,7 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	notified := time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC)
 	worker := &validation.Worker{Store: st, Evidence: bucket, Mail: mailer, Calendar: cal, Clock: func() time.Time { return notified },
 		PublicBaseURL: "https://claims.example.com", Log: log}
-	fin := &finalize.Finalizer{Store: st, Jobs: jobs, Mail: mailer, Clock: time.Now, Log: log}
+	fin := &finalize.Finalizer{Store: st, Jobs: jobs, Mail: mailer, Clock: time.Now, Log: log, Stage: finalize.LocalStage} // the sample's time counts, as under sam local
 	opt := &optout.Handler{Store: st, Mail: mailer, Location: cal.Location(), Clock: time.Now, Log: log}
 
 	serve := func(r *httpapi.Router, name string, want int, replace ...string) map[string]any {
