@@ -50,15 +50,7 @@ func newTenant() string {
 // is due, and waits for ac to be Approved.
 func approveNow(t *testing.T, u *user, ac afterClaim) map[string]any {
 	t.Helper()
-	waitStatus(t, u, ac.id, "PendingCustomer")
-	// Only a notification confirmed sent counts: wait for its mark.
-	deadline := time.Now().Add(30 * time.Second)
-	for expect(t, call(t, u, "GET", "/claims/"+ac.id, nil), 200).json(t)["customerNotifiedAt"] == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("claim %s: the customer's notice is not confirmed sent", ac.id)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitNotified(t, u, ac.id)
 	invoke(t, base, "FinalizeFunction", scheduled(time.Now().Add(40*24*time.Hour)))
 	return waitStatus(t, u, ac.id, "Approved")
 }
@@ -182,4 +174,19 @@ func lastDetail(t *testing.T, u *user, id string) map[string]any {
 	items := expect(t, call(t, u, "GET", "/claims/"+id+"/history", nil), 200).json(t)["items"].([]any)
 	d, _ := items[len(items)-1].(map[string]any)["detail"].(map[string]any)
 	return d
+}
+
+// waitNotified waits until a PendingCustomer claim's customer notice is
+// confirmed sent (customerNotifiedAt): finalize approves only such a claim,
+// and re-queues one whose email is not yet marked.
+func waitNotified(t *testing.T, u *user, id string) {
+	t.Helper()
+	waitStatus(t, u, id, "PendingCustomer")
+	deadline := time.Now().Add(30 * time.Second)
+	for expect(t, call(t, u, "GET", "/claims/"+id, nil), 200).json(t)["customerNotifiedAt"] == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("claim %s: the customer's notice is not confirmed sent", id)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

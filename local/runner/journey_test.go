@@ -345,7 +345,11 @@ func TestJourney(t *testing.T) {
 		t.Fatalf("answered: %v", dd)
 	}
 
-	// One scheduled run, after every deadline.
+	// One scheduled run, after every deadline, once every notice is
+	// confirmed sent (finalize re-queues a claim whose email is not marked).
+	waitNotified(t, &p1, first)
+	waitNotified(t, &p2, second)
+	waitNotified(t, &p2, answered)
 	res := invoke(t, base, "FinalizeFunction", scheduled(time.Now().Add(40*24*time.Hour)))
 	if res["approved"].(float64) < 2 || res["rejected"].(float64) < 2 {
 		t.Fatalf("finalize: %v", res)
@@ -424,7 +428,7 @@ func TestJourney(t *testing.T) {
 	if rows := expect(t, call(t, wp, "GET", "/associations?limit=100"+shared2, nil), 200).json(t)["items"].([]any); len(rows) != 1 || rows[0].(map[string]any)["claimId"] != winner {
 		t.Fatalf("the winner's registry: %v", rows)
 	}
-	wcust := fmt.Sprintf("ana.%s.%d@contoso.example", map[bool]string{true: "b", false: "c"}[winner == first], stamp)
+	wcust := fmt.Sprintf("ana@%s%d.contoso.example", map[bool]string{true: "b", false: "c"}[winner == first], stamp)
 	dl := declineLink(t, wcust)
 	dtab := newTab(t, ctx)
 	if code := dtab.open(t, dl, ""); code != 200 {
