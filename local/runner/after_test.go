@@ -41,7 +41,7 @@ func newAfterClaim(t *testing.T, u *user, tenant string, mutate func(map[string]
 	return ac
 }
 
-func newTenant() string {
+func afterTenant() string {
 	afterN++
 	return fmt.Sprintf("%08d-2222-4222-8222-%012d", afterN, time.Now().UnixNano()%1e12)
 }
@@ -74,7 +74,7 @@ func TestDisassociate(t *testing.T) {
 	p2 := newUser(t, fmt.Sprintf("newcomer-%d", stamp), true)
 	reader := newUser(t, p1.partner, false)
 	otherMPN := newUser(t, p1.partner, true, "7654321")
-	tenant := newTenant()
+	tenant := afterTenant()
 
 	a := approvedClaim(t, &p1, tenant, nil)
 	// Another partner's claim on the held workload is refused while held.

@@ -53,10 +53,10 @@ func TestDeclineInChromium(t *testing.T) {
 	stamp := time.Now().UnixNano() % 1e6
 	p1 := newUser(t, fmt.Sprintf("declined-%d", stamp), true)
 	p2 := newUser(t, fmt.Sprintf("successor-%d", stamp), true)
-	tenant := newTenant()
+	tenant := afterTenant()
 	a := approvedClaim(t, &p1, tenant, nil)
 	link := declineLink(t, a.customerMail)
-	gone := approvedClaim(t, &p1, newTenant(), nil)
+	gone := approvedClaim(t, &p1, afterTenant(), nil)
 	goneLink := declineLink(t, gone.customerMail)
 	expect(t, call(t, &p1, "POST", "/claims/"+gone.id+"/disassociate", map[string]any{"reason": "Contract ended."}), 200)
 	optOutLink := linkRE.FindString(mailsTo(t, a.customerMail)[0].Text) // the first email: the opt-out notice

@@ -50,7 +50,7 @@ func TestAssociationsRegistry(t *testing.T) {
 	p1 := newUser(t, fmt.Sprintf("holder-%d", stamp), true)
 	reader := newUser(t, p1.partner, false)
 	p2 := newUser(t, fmt.Sprintf("stranger-%d", stamp), true)
-	t1, t2 := newTenant(), newTenant()
+	t1, t2 := afterTenant(), afterTenant()
 	sub := fmt.Sprintf("5ab5ab5a-1111-4000-8000-%012d", stamp)
 	a := approvedClaim(t, &p1, t1, func(b map[string]any) {
 		b["products"] = []any{map[string]any{"id": "teams"}, map[string]any{"id": "exchange-online"}}

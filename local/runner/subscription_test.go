@@ -53,7 +53,7 @@ func TestSubscriptionEndedEndsItsHolderOnce(t *testing.T) {
 	stamp := time.Now().UnixNano() % 1e6
 	p1 := newUser(t, fmt.Sprintf("subholder-%d", stamp), true)
 	p2 := newUser(t, fmt.Sprintf("wholeholder-%d", stamp), true)
-	tenant, wholeTenant := newTenant(), newTenant()
+	tenant, wholeTenant := afterTenant(), afterTenant()
 	sub := fmt.Sprintf("5ab5ab5a-0000-4000-8000-%012d", stamp)
 	held := approvedClaim(t, &p1, tenant, dynamicsClaim(sub))
 	whole := approvedClaim(t, &p2, wholeTenant, dynamicsClaim(""))
