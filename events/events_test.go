@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cpor-claims/claims/local/testenv"
@@ -34,6 +35,7 @@ import (
 	"github.com/cpor-claims/claims/shared/queue"
 	"github.com/cpor-claims/claims/shared/service"
 	"github.com/cpor-claims/claims/shared/store"
+	"github.com/cpor-claims/claims/shared/subscriptions"
 	"github.com/cpor-claims/claims/shared/validation"
 )
 
@@ -230,6 +232,52 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 		t.Fatalf("history %v", actions)
 	}
 
+	// The second half (v2): the CSV export, the partner's disassociation of
+	// the approved claim, and billing's Subscription Ended event.
+	csvReq := events.APIGatewayV2HTTPRequest{}
+	load(t, "list-claims-csv.json", &csvReq)
+	if resp, err := history.Serve(ctx, csvReq); err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Headers["Content-Type"], "text/csv") ||
+		!strings.HasPrefix(resp.Body, "id,status,") {
+		t.Fatalf("list-claims-csv: %d %v %v\n%s", resp.StatusCode, err, resp.Headers, resp.Body)
+	}
+	after := api.Router((&api.After{API: *a, Mail: mailer}).AssociationsRoutes())
+	held := serve(after, "list-associations.json", 200)["items"].([]any)
+	if len(held) == 0 || held[0].(map[string]any)["claimId"] != id {
+		t.Fatalf("list-associations: %v", held)
+	}
+	if d := serve(after, "disassociate-claim.json", 200, sampleID, id); d["status"] != "Ended" ||
+		d["statusReason"].(map[string]any)["code"] != "partner_disassociated" {
+		t.Fatalf("disassociate: %v", d)
+	}
+	ended := seedApprovedSubscription(t, st, "9b2c4d6e-1111-4222-8333-444455556666", "0d1e2f3a-aaaa-4bbb-8ccc-ddddeeeeffff")
+	var subBatch events.SQSEvent
+	load(t, "subscription-ended.json", &subBatch)
+	subs := &subscriptions.Worker{Store: st, Mail: mailer, Clock: time.Now, Log: log}
+	for range 2 { // redelivered: the second changes nothing
+		if out, err := subs.Handle(ctx, subBatch); err != nil || len(out.BatchItemFailures) != 0 {
+			t.Fatalf("subscription-ended: %+v %v", out, err)
+		}
+	}
+	// The decline samples: the link's token seeded for a second approved
+	// claim; GET shows it, POST ends it (customer_declined).
+	declined := seedApprovedSubscription(t, st, "9b2c4d6e-1111-4222-8333-444455557777", "0d1e2f3a-aaaa-4bbb-8ccc-ddddeeee0000")
+	seedDeclineToken(t, st, "c2FtcGxlIGRlY2xpbmUgdG9rZW4sIDMyIGJ5dGVzISE", declined)
+	for _, step := range [][2]string{{"decline-page.json", `id="decline"`}, {"decline-post.json", `id="confirmation"`}} {
+		name, want := step[0], step[1]
+		var dreq events.APIGatewayV2HTTPRequest
+		load(t, name, &dreq)
+		if resp, err := opt.Route(ctx, dreq); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, want) {
+			t.Fatalf("%s: %d %v %s", name, resp.StatusCode, err, resp.Body)
+		}
+	}
+	if c, err := st.Get(ctx, declined); err != nil || c.Status != claim.StatusEnded || c.StatusReason.Code != claim.ReasonCustomerDeclined {
+		t.Fatalf("declined: %+v %v", c, err)
+	}
+	c2, evs, err := st.ClaimHistory(ctx, ended)
+	if err != nil || c2.Status != claim.StatusEnded || c2.StatusReason.Code != claim.ReasonSubscriptionEnded ||
+		evs[len(evs)-1].Action != claim.ActionSubscriptionEnded || evs[len(evs)-2].Action != claim.ActionApproved {
+		t.Fatalf("subscription ended: %+v %+v %v", c2, evs, err)
+	}
 	// Bulk import: the template, an import started, its file uploaded and
 	// the bucket's notification (import-notification.json, as the import
 	// queue delivers it) processed; then the import, the list, the errors.
@@ -285,3 +333,49 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 }
 
 func itoa(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// seedApprovedSubscription writes an approved Business Applications claim
+// holding one subscription, as finalize would: the claim committed to
+// Approved with its association in one transaction.
+func seedApprovedSubscription(t *testing.T, st *store.Store, tenant, sub string) string {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	c := &claim.Claim{
+		ID: "01a20d0c-0000-7000-8000-" + tenant[24:], Status: claim.StatusPendingCustomer, Version: 5, MPNID: "1234567", PartnerID: "fabrikam",
+		Customer: claim.Customer{TenantID: tenant, Domain: "contoso.onmicrosoft.com"}, SolutionArea: claim.BusinessApplications,
+		Activity: claim.ActivityUsage, Products: []claim.ProductRef{{ID: "dynamics-365-sales", SubscriptionID: sub}},
+		Evidence: []claim.Evidence{}, CreatedAt: at, UpdatedAt: at,
+	}
+	if err := st.Create(ctx, c, claim.Event{At: at, Action: claim.ActionCreated, ToStatus: c.Status}); err != nil {
+		t.Fatal(err)
+	}
+	next := *c
+	ev, err := claim.Apply(&next, claim.ActionApproved, claim.Actor{Type: claim.ActorSystem, ID: "finalize"}, at.Add(time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Approve(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+// seedDeclineToken stores the samples' decline token for an approved claim,
+// as the approving transaction does (the same item, by TokenOp).
+func seedDeclineToken(t *testing.T, st *store.Store, token, claimID string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := st.Get(ctx, claimID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := st.TokenOp(store.Token{Hash: claim.HashToken(token), ClaimID: c.ID, Version: c.Version, Kind: store.TokenDecline})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := awsclient.DynamoDB(testenv.AWSConfig(t))
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Table()), Item: op.Item.Put.Item}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	env, err := bootstrap.Load(ctx, "TABLE_NAME", "QUEUE_URL", "SENDER_EMAIL")
+	env, err := bootstrap.Load(ctx, "TABLE_NAME", "QUEUE_URL", "SENDER_EMAIL", "PUBLIC_BASE_URL")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -25,6 +25,7 @@ func main() {
 	}
 	stage := os.Getenv("STAGE")
 	f := &finalize.Finalizer{Store: env.Store(), Jobs: env.Queue(), Mail: mailer, Clock: bootstrap.Clock, Log: env.Log,
-		Metrics: metrics.New(map[string]string{"Stage": stage}), Stage: stage}
+		Metrics: metrics.New(map[string]string{"Stage": stage}), Stage: stage,
+		Customers: mailer, PublicBaseURL: env.Config.PublicBaseURL}
 	lambda.Start(f.Handle)
 }

@@ -1,4 +1,5 @@
-// OptOutFunction: the customer's opt-out page, GET and POST /opt-out/{token}.
+// OptOutFunction: the customer's pages, GET and POST /opt-out/{token} and
+// (v2) GET and POST /decline/{token}.
 package main
 
 import (
@@ -22,5 +23,5 @@ func main() {
 		log.Fatal(err)
 	}
 	h := &optout.Handler{Store: env.Store(), Mail: mailer, Location: env.Calendar.Location(), Clock: bootstrap.Clock, Log: env.Log, CoolDown: env.Config.OptOutCoolDown}
-	lambda.Start(h.Handle)
+	lambda.Start(h.Route)
 }

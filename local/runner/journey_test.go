@@ -328,7 +328,9 @@ func TestJourney(t *testing.T) {
 		}
 		// Shown in the business time zone (template.yaml's BusinessTimeZone).
 		la, _ := time.LoadLocation("America/Los_Angeles")
-		respondBy[id] = at.In(la).Format("Monday 2 January 2006 15:04 MST")
+		// The last day to act, and the UTC instant beside it (issue 15, item 7).
+		respondBy[id] = "the end of " + at.In(la).Add(-time.Nanosecond).Format("Monday 2 January 2006") +
+			", Pacific time (" + at.UTC().Format("Monday 2 January 2006 15:04") + " UTC)"
 	}
 	upload(t, &p2, answered, pdf)
 	// The first, unreadable file stays on record; the answer adds a good one.
@@ -343,7 +345,11 @@ func TestJourney(t *testing.T) {
 		t.Fatalf("answered: %v", dd)
 	}
 
-	// One scheduled run, after every deadline.
+	// One scheduled run, after every deadline, once every notice is
+	// confirmed sent (finalize re-queues a claim whose email is not marked).
+	waitNotified(t, &p1, first)
+	waitNotified(t, &p2, second)
+	waitNotified(t, &p2, answered)
 	res := invoke(t, base, "FinalizeFunction", scheduled(time.Now().Add(40*24*time.Hour)))
 	if res["approved"].(float64) < 2 || res["rejected"].(float64) < 2 {
 		t.Fatalf("finalize: %v", res)
@@ -412,6 +418,52 @@ func TestJourney(t *testing.T) {
 	m = awaitMails(t, mailE, needsInfo, decided("rejected"))
 	partnerMail(t, "needs info", m[needsInfo], mailE, respondBy[ignored], reason(e))
 	partnerMail(t, "no response", m[decided("rejected")], mailE, ignored, "Reason: "+reason(ee))
+
+	// The second half (issue 15). The winner's unit is in its registry; its
+	// customer ends the association in Chromium from the approval email's
+	// link; the unit is free at once and the loser's claim, disputed, is
+	// approved by the next run; its registry read back as CSV; then its
+	// partner disassociates; and a subscription ends.
+	shared2 := "&tenantId=" + tenant(2)
+	if rows := expect(t, call(t, wp, "GET", "/associations?limit=100"+shared2, nil), 200).json(t)["items"].([]any); len(rows) != 1 || rows[0].(map[string]any)["claimId"] != winner {
+		t.Fatalf("the winner's registry: %v", rows)
+	}
+	wcust := fmt.Sprintf("ana@%s%d.contoso.example", map[bool]string{true: "b", false: "c"}[winner == first], stamp)
+	dl := declineLink(t, wcust)
+	dtab := newTab(t, ctx)
+	if code := dtab.open(t, dl, ""); code != 200 {
+		t.Fatalf("decline page: %d", code)
+	}
+	dtab.checkRendered(t, "the decline page", "#decline")
+	if code := dtab.open(t, dl, "#decline"); code != 200 {
+		t.Fatalf("decline: %d", code)
+	}
+	dtab.checkRendered(t, "the decline confirmation", "#confirmation")
+	if w := waitStatus(t, wp, winner, "Ended"); w["statusReason"].(map[string]any)["code"] != "customer_declined" {
+		t.Fatalf("declined: %v", w["statusReason"])
+	}
+	if rows := expect(t, call(t, wp, "GET", "/associations?limit=100"+shared2, nil), 200).json(t)["items"].([]any); len(rows) != 0 {
+		t.Fatalf("a declined unit is still listed: %v", rows)
+	}
+	upload(t, lp, loserID, pdf)
+	expect(t, call(t, lp, "POST", "/claims/"+loserID+"/dispute", map[string]any{"reason": "The customer ended the other association."}), 202)
+	approveNow(t, lp, afterClaim{id: loserID})
+	_, rows, _ := readCSV(t, lp, "/associations?limit=2"+shared2)
+	if len(rows) != 1 || rows[0]["claimId"] != loserID || rows[0]["productId"] != "teams" || rows[0]["subscriptionId"] != "" {
+		t.Fatalf("the new holder's CSV: %v", rows)
+	}
+	if c := expect(t, call(t, lp, "POST", "/claims/"+loserID+"/disassociate", map[string]any{"reason": "Engagement over."}), 200).json(t); c["status"] != "Ended" {
+		t.Fatalf("disassociate: %v", c["status"])
+	}
+	wantHistory(t, lp, loserID, lsub, created, evidence, submitted, notified, "rejected PendingCustomer>Rejected system",
+		"evidence_added Rejected>Rejected partner", "disputed Rejected>Submitted partner", notified,
+		"approved PendingCustomer>Approved system", "disassociated Approved>Ended partner")
+	subID := fmt.Sprintf("5ab5ab5a-2222-4000-8000-%012d", stamp)
+	sc := approvedClaim(t, &p1, tenant(5), dynamicsClaim(subID))
+	subscriptionEnded(t, fmt.Sprintf("journey-%d", stamp), tenant(5), subID)
+	if c := waitStatus(t, &p1, sc.id, "Ended"); c["statusReason"].(map[string]any)["code"] != "subscription_ended" {
+		t.Fatalf("subscription ended: %v", c["statusReason"])
+	}
 }
 
 func runVoid(ctx context.Context, a chromedp.Action[chromedp.Void]) error {

@@ -111,8 +111,22 @@ func TestAuthorizersAreDeclared(t *testing.T) {
 func TestTemplateShape(t *testing.T) {
 	tm := load(t)
 	fns := tm.Functions()
-	if len(fns) != 12 { // v1's six, import, bounce, ..., and PublishFunction, WebhooksFunction, DeliverFunction
-		t.Fatalf("%d functions", len(fns))
+	// One function per folder of functions/, each declared once.
+	dirs, err := os.ReadDir(filepath.Join("..", "..", "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codeURIs := map[string]bool{}
+	for _, f := range fns {
+		codeURIs[strings.Trim(f.CodeURI, "/")] = true
+	}
+	for _, d := range dirs {
+		if d.IsDir() && !codeURIs["functions/"+d.Name()] {
+			t.Errorf("functions/%s is not in the template", d.Name())
+		}
+	}
+	if len(fns) != 14 || len(codeURIs) != len(fns) {
+		t.Fatalf("%d functions, %d code folders", len(fns), len(codeURIs))
 	}
 	public := 0
 	for _, f := range fns {
@@ -125,14 +139,14 @@ func TestTemplateShape(t *testing.T) {
 		for _, r := range f.Routes {
 			if !r.Auth {
 				public++
-				if !strings.HasPrefix(r.Path, "/opt-out/") {
+				if !strings.HasPrefix(r.Path, "/opt-out/") && !strings.HasPrefix(r.Path, "/decline/") {
 					t.Errorf("%s is public", r.Key())
 				}
 			}
 		}
 	}
-	if public != 2 {
-		t.Errorf("%d public routes, want the two opt-out routes", public)
+	if public != 4 {
+		t.Errorf("%d public routes, want the two opt-out and the two decline routes", public)
 	}
 	tables := tm.Tables()
 	if len(tables) != 1 || len(tables[0].Indexes) != 3 || tables[0].TTLAttribute != "expiresAt" {
@@ -146,7 +160,7 @@ func TestTemplateShape(t *testing.T) {
 	if im := byID["ImportQueue"]; im.DeadLetterQueue != "ImportDLQ" || im.MaxReceiveCount != 5 {
 		t.Fatalf("import queue %+v", im)
 	}
-	if v, b := byID["ValidationQueue"], byID["BounceQueue"]; len(qs) != 10 || byID["PublishFailures"].ID == "" || byID["DeliveryQueue"].DeadLetterQueue != "DeliveryDLQ" || b.DeadLetterQueue != "BounceDLQ" || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
+	if v, b := byID["ValidationQueue"], byID["BounceQueue"]; len(qs) != 12 || byID["PublishFailures"].ID == "" || byID["DeliveryQueue"].DeadLetterQueue != "DeliveryDLQ" || b.DeadLetterQueue != "BounceDLQ" || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
 		t.Fatalf("queues %+v", qs)
 	}
 	// The worker's queue hides a message longer than the worker may run:
@@ -190,8 +204,8 @@ func TestTemplateShape(t *testing.T) {
 	if streams != 1 || tables[0].StreamView == "" {
 		t.Errorf("%d functions read the table's stream (view %q), want PublishFunction", streams, tables[0].StreamView)
 	}
-	if workers != 4 {
-		t.Errorf("%d functions read a queue, want the validation worker, the import function, the bounce worker and the webhook deliverer", workers)
+	if workers != 5 {
+		t.Errorf("%d functions read a queue, want the validation worker, the import function, the bounce worker, the webhook deliverer and the Subscription Ended worker", workers)
 	}
 	if v, err := Resolve(map[string]any{"Fn::Sub": "${A}-${B.Arn}"}, map[string]string{"A": "x", "B.Arn": "y"}); err != nil || v != "x-y" {
 		t.Fatalf("sub: %q %v", v, err)

@@ -210,7 +210,13 @@ func (a *API) list(ctx context.Context, req events.APIGatewayV2HTTPRequest) (eve
 		return nil200(), err
 	}
 	lq := store.ListQuery{Cursor: q["cursor"], TenantID: q["tenantId"]}
-	if lq.Limit, err = httpapi.ParseLimit(q["limit"]); err != nil {
+	asCSV := httpapi.WantsCSV(req)
+	if asCSV {
+		lq.Limit, err = httpapi.ParseCSVLimit(q["limit"])
+	} else {
+		lq.Limit, err = httpapi.ParseLimit(q["limit"])
+	}
+	if err != nil {
 		return nil200(), err
 	}
 	var bad []claim.FieldError
@@ -229,6 +235,13 @@ func (a *API) list(ctx context.Context, req events.APIGatewayV2HTTPRequest) (eve
 	page, err := a.Service.List(ctx, who, lq)
 	if err != nil {
 		return nil200(), err
+	}
+	if asCSV {
+		rows := make([][]string, 0, len(page.Items))
+		for i := range page.Items {
+			rows = append(rows, ClaimRow(&page.Items[i]))
+		}
+		return httpapi.CSV(req, ClaimColumns, rows, page.Next), nil
 	}
 	var next *string
 	if page.Next != "" {

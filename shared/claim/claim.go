@@ -21,12 +21,15 @@ const (
 	StatusApproved        Status = "Approved"
 	StatusRejected        Status = "Rejected"
 	StatusWithdrawn       Status = "Withdrawn"
+	// StatusEnded is an approved association that ended (v2): the partner
+	// disassociated, the customer declined or the subscription ended.
+	StatusEnded Status = "Ended"
 )
 
 // Statuses lists every status, in lifecycle order.
 var Statuses = []Status{
 	StatusDraft, StatusSubmitted, StatusNeedsInfo, StatusPendingCustomer,
-	StatusOptedOut, StatusApproved, StatusRejected, StatusWithdrawn,
+	StatusOptedOut, StatusApproved, StatusRejected, StatusWithdrawn, StatusEnded,
 }
 
 // Valid reports whether s is one of the known statuses.
@@ -127,6 +130,10 @@ const (
 	ReasonOptedOut             = "opted_out"
 	ReasonWithdrawn            = "withdrawn"
 	ReasonCustomerUnreachable  = "customer_unreachable"
+	// The reasons an approved association ended (status Ended).
+	ReasonPartnerDisassociated = "partner_disassociated"
+	ReasonCustomerDeclined     = "customer_declined"
+	ReasonSubscriptionEnded    = "subscription_ended"
 	// ReasonContactNotInTenant: the customer contact's email domain does
 	// not belong to the claimed tenant, so the notice would not reach the
 	// customer (v2).
@@ -173,6 +180,8 @@ type Claim struct {
 	UpdatedAt         time.Time     `json:"updatedAt"`
 	SubmittedAt       *time.Time    `json:"submittedAt,omitempty"`
 	DecidedAt         *time.Time    `json:"decidedAt,omitempty"`
+	// EndedAt is when an approved association ended (status Ended).
+	EndedAt *time.Time `json:"endedAt,omitempty"`
 }
 
 // ActorType says who did something to a claim.
@@ -209,6 +218,10 @@ const (
 	ActionRejected          Action = "rejected"
 	ActionWithdrawn         Action = "withdrawn"
 	ActionDisputed          Action = "disputed"
+	// The ends of an approved association (v2).
+	ActionDisassociated     Action = "disassociated"
+	ActionDeclined          Action = "declined"
+	ActionSubscriptionEnded Action = "subscription_ended"
 )
 
 // Event is one entry of a claim's history.
@@ -234,7 +247,7 @@ func NeedsPartnerNotice(c *Claim) bool {
 		return false
 	}
 	switch c.Status {
-	case StatusNeedsInfo, StatusApproved, StatusRejected, StatusOptedOut:
+	case StatusNeedsInfo, StatusApproved, StatusRejected, StatusOptedOut, StatusEnded:
 		return true
 	}
 	return false

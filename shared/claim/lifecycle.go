@@ -53,6 +53,10 @@ var Transitions = []Transition{
 	{StatusPendingCustomer, ActionOptedOut, StatusOptedOut},
 	{StatusPendingCustomer, ActionWithdrawn, StatusWithdrawn},
 	{StatusRejected, ActionDisputed, StatusSubmitted},
+	// end (v2): an approved association ends, and its units are freed.
+	{StatusApproved, ActionDisassociated, StatusEnded},
+	{StatusApproved, ActionDeclined, StatusEnded},
+	{StatusApproved, ActionSubscriptionEnded, StatusEnded},
 }
 
 type stepKey struct {
@@ -152,6 +156,10 @@ func Apply(c *Claim, action Action, actor Actor, now time.Time, detail map[strin
 	case StatusApproved, StatusRejected, StatusOptedOut, StatusWithdrawn:
 		c.DecidedAt = &now
 		c.RespondBy = nil
+	case StatusEnded:
+		// DecidedAt stays the approval's: Ended records its own time in
+		// EndedAt, and the association lasted from one to the other.
+		c.EndedAt = &now
 	}
 	return ev, nil
 }
@@ -177,4 +185,32 @@ func Touch(c *Claim, action Action, actor Actor, now time.Time, detail map[strin
 	c.Version++
 	c.UpdatedAt = now
 	return Event{At: now, Actor: actor, Action: action, FromStatus: c.Status, ToStatus: c.Status, Detail: detail}
+}
+
+// endReasons are the status reasons of the ends of an association.
+var endReasons = map[Action]StatusReason{
+	ActionDisassociated:     {Code: ReasonPartnerDisassociated, Message: "The partner ended the association."},
+	ActionDeclined:          {Code: ReasonCustomerDeclined, Message: "The customer ended the association."},
+	ActionSubscriptionEnded: {Code: ReasonSubscriptionEnded, Message: "The customer's subscription ended."},
+}
+
+// End moves an Approved claim to Ended through action (disassociated,
+// declined or subscription_ended) with that end's status reason, and returns
+// the history event. The caller deletes the claim's association units in
+// the same transaction.
+func End(c *Claim, action Action, actor Actor, now time.Time, detail map[string]string) (Event, error) {
+	reason, ok := endReasons[action]
+	if !ok {
+		return Event{}, &TransitionError{From: c.Status, Action: action, Reason: "not an end of an association"}
+	}
+	ev, err := Apply(c, action, actor, now, detail)
+	if err != nil {
+		return ev, err
+	}
+	if r := detail["reason"]; action == ActionDisassociated && r != "" {
+		// The partner's own reason is the status reason's message.
+		reason.Message = r
+	}
+	c.StatusReason = &reason
+	return ev, nil
 }

@@ -12,7 +12,7 @@ import (
 var allActions = []Action{
 	ActionCreated, ActionUpdated, ActionEvidenceAdded, ActionSubmitted, ActionMoreInfoRequested,
 	ActionResponded, ActionCustomerNotified, ActionOptedOut, ActionApproved, ActionRejected,
-	ActionWithdrawn, ActionDisputed,
+	ActionWithdrawn, ActionDisputed, ActionDisassociated, ActionDeclined, ActionSubscriptionEnded,
 }
 
 // lifecycle is DESIGN.md's diagram, written out independently of Transitions.
@@ -28,6 +28,7 @@ var lifecycle = map[Status]map[Action]Status{
 		ActionOptedOut: StatusOptedOut, ActionWithdrawn: StatusWithdrawn,
 	},
 	StatusRejected: {ActionDisputed: StatusSubmitted},
+	StatusApproved: {ActionDisassociated: StatusEnded, ActionDeclined: StatusEnded, ActionSubscriptionEnded: StatusEnded},
 }
 
 func TestNextFollowsTheLifecycle(t *testing.T) {
@@ -64,6 +65,7 @@ func TestFromStatuses(t *testing.T) {
 		{ActionDisputed, []Status{StatusRejected}},
 		{ActionSubmitted, []Status{StatusDraft}},
 		{ActionUpdated, nil},
+		{ActionDeclined, []Status{StatusApproved}},
 	}
 	for _, tc := range cases {
 		if got := FromStatuses(tc.action); !slices.Equal(got, tc.want) {
@@ -75,7 +77,8 @@ func TestFromStatuses(t *testing.T) {
 func TestStatusValidAndTerminal(t *testing.T) {
 	terminal := map[Status]bool{
 		StatusDraft: false, StatusSubmitted: false, StatusNeedsInfo: false, StatusPendingCustomer: false,
-		StatusOptedOut: true, StatusApproved: true, StatusRejected: false, StatusWithdrawn: true,
+		StatusOptedOut: true, StatusApproved: false, StatusRejected: false, StatusWithdrawn: true,
+		StatusEnded: true,
 	}
 	if len(terminal) != len(Statuses) {
 		t.Fatalf("statuses %v", Statuses)
@@ -311,5 +314,45 @@ func TestCheckRespond(t *testing.T) {
 	}
 	if err := CheckRespond(needsInfo, by); !strings.Contains(err.Error(), "respond-by") {
 		t.Errorf("message %q", err)
+	}
+}
+
+func TestEndSetsTheReasonAndKeepsTheApprovalDate(t *testing.T) {
+	approved := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	now := approved.Add(72 * time.Hour)
+	cases := map[Action]string{
+		ActionDisassociated:     ReasonPartnerDisassociated,
+		ActionDeclined:          ReasonCustomerDeclined,
+		ActionSubscriptionEnded: ReasonSubscriptionEnded,
+	}
+	for action, code := range cases {
+		c := &Claim{Status: StatusApproved, Version: 4, UpdatedAt: approved, DecidedAt: &approved,
+			StatusReason: nil, PartnerNotifiedAt: &approved}
+		ev, err := End(c, action, Actor{Type: ActorCustomer}, now, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", action, err)
+		}
+		if c.Status != StatusEnded || c.StatusReason == nil || c.StatusReason.Code != code || c.Version != 5 {
+			t.Errorf("%s: claim %+v", action, c)
+		}
+		if !c.DecidedAt.Equal(approved) || c.EndedAt == nil || !c.EndedAt.Equal(now) || c.PartnerNotifiedAt != nil {
+			t.Errorf("%s: decidedAt %v endedAt %v partnerNotifiedAt %v", action, c.DecidedAt, c.EndedAt, c.PartnerNotifiedAt)
+		}
+		if ev.Action != action || ev.FromStatus != StatusApproved || ev.ToStatus != StatusEnded {
+			t.Errorf("%s: event %+v", action, ev)
+		}
+		if !NeedsPartnerNotice(&Claim{Status: StatusEnded, PartnerContact: &PartnerContact{Email: "p@example.com"}}) {
+			t.Errorf("an ended association's partner is not notified")
+		}
+	}
+	for _, from := range []Status{StatusPendingCustomer, StatusEnded, StatusRejected} {
+		c := &Claim{Status: from, Version: 2}
+		if _, err := End(c, ActionDeclined, Actor{}, now, nil); !errors.Is(err, ErrInvalidTransition) || c.Status != from || c.Version != 2 {
+			t.Errorf("End from %s: %v, claim %+v", from, err, c)
+		}
+	}
+	c := &Claim{Status: StatusApproved}
+	if _, err := End(c, ActionWithdrawn, Actor{}, now, nil); !errors.Is(err, ErrInvalidTransition) || c.Status != StatusApproved {
+		t.Errorf("End with withdrawn: %v", err)
 	}
 }

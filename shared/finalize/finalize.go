@@ -60,6 +60,16 @@ type Finalizer struct {
 	// GroupItems bounds the items of one decision group's transaction
 	// (default and most: store.MaxGroupItems).
 	GroupItems int
+	// Customers, when set, emails the customer contact of each approved
+	// claim with its decline link, {PublicBaseURL}/decline/{token} (v2).
+	Customers     Customers
+	PublicBaseURL string
+}
+
+// Customers tells the customer contact that a claim was approved, with the
+// link to end the association at any time.
+type Customers interface {
+	NotifyCustomerApproved(ctx context.Context, c *claim.Claim, declineLink string) error
 }
 
 // LocalStage is the stage of make run, make test and sam local.
@@ -298,6 +308,9 @@ type decision struct {
 	claim  *claim.Claim
 	change store.Change
 	o      outcome
+	// declineToken is an approval's decline link token (its hash is in
+	// change), emailed to the customer once the group commits.
+	declineToken string
 }
 
 // commitRound decides claims that share no association partition: the
@@ -400,7 +413,37 @@ func (f *Finalizer) prepare(c *claim.Claim, now time.Time, known *store.Holdings
 	case err != nil:
 		return decision{}, err
 	}
-	return decision{claim: c, change: ch, o: approved}, nil
+	d := decision{claim: c, change: ch, o: approved}
+	if f.Customers != nil {
+		// The customer's decline link: a new 256-bit token, stored hashed
+		// in the approving transaction, valid while the association lasts.
+		token, op, err := f.declineToken(c, &next)
+		if err != nil {
+			return decision{}, err
+		}
+		d.change.Ops = append(d.change.Ops, op)
+		d.declineToken = token
+	}
+	return d, nil
+}
+
+// declineToken makes a decline link's token for an approval and the op
+// that stores its hash.
+func (f *Finalizer) declineToken(c, approved *claim.Claim) (string, store.Op, error) {
+	token, hash := claim.NewOptOutToken()
+	op, err := f.Store.TokenOp(store.Token{Hash: hash, ClaimID: c.ID, Version: approved.Version, Kind: store.TokenDecline})
+	return token, op, err
+}
+
+// welcome emails the customer contact of a committed approval its decline
+// link. Not retried: the token exists only in this email (logged).
+func (f *Finalizer) welcome(ctx context.Context, c *claim.Claim, token string) {
+	if f.Customers == nil || token == "" {
+		return
+	}
+	if err := f.Customers.NotifyCustomerApproved(ctx, c, f.PublicBaseURL+"/decline/"+token); err != nil {
+		f.Log.ErrorContext(ctx, "customer's approval email not sent", "claimId", c.ID, "error", err)
+	}
 }
 
 // commitGroup commits one group, decides again alone each decision whose
@@ -412,12 +455,16 @@ func (f *Finalizer) commitGroup(ctx context.Context, g []decision, now time.Time
 	}
 	errs := f.Store.CommitGroup(ctx, changes)
 	var committed []*claim.Claim
+	var welcomes []decision
 	for i, err := range errs {
 		d := g[i]
 		switch {
 		case err == nil:
 			record(d.o)
 			committed = append(committed, d.change.Claim)
+			if d.declineToken != "" {
+				welcomes = append(welcomes, d)
+			}
 		case errors.Is(err, store.ErrAssociationChanged):
 			record(f.decideAlone(ctx, d.claim, now, nil))
 		case store.IsLostRace(err):
@@ -430,6 +477,17 @@ func (f *Finalizer) commitGroup(ctx context.Context, g []decision, now time.Time
 			record(f.failed(ctx, d.claim, now, err))
 		}
 	}
+	var wg sync.WaitGroup
+	for _, d := range welcomes {
+		mailSem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-mailSem }()
+			f.welcome(ctx, d.change.Claim, d.declineToken)
+		}()
+	}
+	wg.Wait()
 	f.tellAll(ctx, committed, mailSem)
 }
 
@@ -628,7 +686,18 @@ func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time, 
 		return skipped, err
 	}
 	next.StatusReason = nil
-	err = f.Store.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, known)
+	// The customer's decline link: a new 256-bit token, stored hashed in the
+	// approving transaction, valid while the association lasts.
+	var ops []store.Op
+	var token string
+	if f.Customers != nil {
+		var op store.Op
+		if token, op, err = f.declineToken(c, &next); err != nil {
+			return skipped, err
+		}
+		ops = append(ops, op)
+	}
+	err = f.Store.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: ops}, known)
 	if errors.Is(err, store.ErrAssociationHeld) {
 		reason := conflictReason
 		return f.reject(ctx, c, now, &reason)
@@ -636,6 +705,7 @@ func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time, 
 	if err != nil {
 		return skipped, err
 	}
+	f.welcome(ctx, &next, token)
 	f.tell(ctx, &next)
 	return approved, nil
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/ses/types"
+
+	"github.com/cpor-claims/claims/shared/claim"
 )
 
 // SES is the part of the SES API used to send.
@@ -68,9 +70,10 @@ func New(client SES, from string, loc *time.Location) (*Mailer, error) {
 	return &Mailer{ses: client, from: from, loc: loc}, nil
 }
 
-// date is how the emails show a moment: in the business time zone.
+// date is how the emails show a deadline: the last day to act in the
+// business time zone, and the instant in UTC (claim.LastDayToAct).
 func (m *Mailer) date(t time.Time) string {
-	return t.In(m.loc).Format("Monday 2 January 2006 15:04 MST")
+	return claim.LastDayToAct(t, m.loc)
 }
 
 // message builds one email from its subject, its plain-text part and its

@@ -62,7 +62,7 @@ func TestNoHeaderInjectionAndEscapedBodies(t *testing.T) {
 		}
 	}
 	if !strings.Contains(msg.HTML, "&lt;script&gt;") || !strings.Contains(msg.Text, "https://claims.example.com/opt-out/TOKEN") ||
-		!strings.Contains(msg.HTML, `href="https://claims.example.com/opt-out/TOKEN"`) || !strings.Contains(msg.Text, "Thursday 3 December 2026 00:00 WET") {
+		!strings.Contains(msg.HTML, `href="https://claims.example.com/opt-out/TOKEN"`) || !strings.Contains(msg.Text, "until the end of Wednesday 2 December 2026, Europe/Lisbon time (Thursday 3 December 2026 00:00 UTC)") {
 		t.Fatalf("parts:\n%s\n%s", msg.Text, msg.HTML)
 	}
 	// The text part needs no HTML escaping (markup in a name is shown as

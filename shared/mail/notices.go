@@ -39,6 +39,7 @@ var outcomes = map[claim.Status]string{
 	claim.StatusRejected:  "rejected",
 	claim.StatusOptedOut:  "closed: the customer opted out",
 	claim.StatusWithdrawn: "withdrawn",
+	claim.StatusEnded:     "ended",
 }
 
 // PartnerNotice is the partner contact's email for a claim that needs more

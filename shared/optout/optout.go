@@ -82,6 +82,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	for attempt := 0; attempt < 3; attempt++ {
 		tok, err := h.Store.GetToken(ctx, claim.HashToken(token), now)
+		if err == nil && tok.Kind != "" {
+			err = store.ErrNotFound // a decline link is not an opt-out link
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
 		}
@@ -146,7 +149,7 @@ func (h *Handler) view(c *claim.Claim) view {
 		if loc == nil {
 			loc = time.UTC
 		}
-		v.Deadline = c.OptOutDeadline.In(loc).Format("Monday 2 January 2006 15:04 MST")
+		v.Deadline = claim.LastDayToAct(*c.OptOutDeadline, loc)
 	}
 	return v
 }
@@ -163,6 +166,13 @@ func (h *Handler) render(status int, v view) events.APIGatewayV2HTTPResponse {
 		b.Reset()
 		b.WriteString("<!DOCTYPE html><title>Error</title><p>Something went wrong.</p>")
 	}
+	return pageResponse(status, b.String())
+}
+
+// pageResponse is a customer page with its security headers: the CSP
+// (the one style by its hash, no script), noindex, no referrer, no framing,
+// no caching.
+func pageResponse(status int, body string) events.APIGatewayV2HTTPResponse {
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: status,
 		Headers: map[string]string{
@@ -174,6 +184,6 @@ func (h *Handler) render(status int, v view) events.APIGatewayV2HTTPResponse {
 			"X-Frame-Options":         "DENY",
 			"Cache-Control":           "no-store",
 		},
-		Body: b.String(),
+		Body: body,
 	}
 }

@@ -139,7 +139,7 @@ func TestPageThenOptOutThenRepeat(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(resp.Body, `<form method="post">`) {
 			t.Fatalf("GET: %d\n%s", resp.StatusCode, resp.Body)
 		}
-		for _, want := range []string{"Fabrikam Partners &lt;Ltd&gt;", "Microsoft Teams", c.Customer.TenantID, "Contoso &lt;script&gt;", "Thursday 3 December 2026 00:00 PST"} {
+		for _, want := range []string{"Fabrikam Partners &lt;Ltd&gt;", "Microsoft Teams", c.Customer.TenantID, "Contoso &lt;script&gt;", "the end of Wednesday 2 December 2026, Pacific time (Thursday 3 December 2026 08:00 UTC)"} {
 			if !strings.Contains(resp.Body, want) {
 				t.Fatalf("page lacks %q", want)
 			}

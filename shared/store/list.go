@@ -22,7 +22,7 @@ import (
 type ListQuery struct {
 	Status   claim.Status // optional
 	TenantID string       // optional
-	Limit    int          // 1..100
+	Limit    int          // 1..MaxListLimit (100 for JSON pages, 5,000 for CSV)
 	Cursor   string       // from a previous page's Next, or empty
 }
 
@@ -91,10 +91,13 @@ func DecodeCursor(scope, s string) (createdKey, id string, err error) {
 	return c.Created, c.ID, nil
 }
 
+// MaxListLimit is the largest page a listing reads: a CSV export's.
+const MaxListLimit = 5000
+
 // List returns a partner's claims newest first, through the partner index,
 // filtered by status and tenant when asked.
 func (s *Store) List(ctx context.Context, partnerID string, q ListQuery) (Page, error) {
-	if q.Limit < 1 || q.Limit > 100 {
+	if q.Limit < 1 || q.Limit > MaxListLimit {
 		return Page{}, fmt.Errorf("limit %d: out of range", q.Limit)
 	}
 	var start map[string]types.AttributeValue

@@ -25,7 +25,14 @@ type Token struct {
 	ClaimID  string    `json:"claimId"`
 	Version  int64     `json:"claimVersion"` // the claim's version once notified
 	Deadline time.Time `json:"deadline"`
+	// Kind is empty for an opt-out token, TokenDecline for the link that
+	// lets the customer end an approved association (v2); each page takes
+	// only its own kind.
+	Kind string `json:"kind,omitempty"`
 }
+
+// TokenDecline is the kind of a decline link's token.
+const TokenDecline = "decline"
 
 // Valid reports whether the token still stands for the claim's current
 // notification: the claim has not changed since it was notified with it.

@@ -251,7 +251,7 @@ func TestAllGoodNotifiesTheCustomerOnce(t *testing.T) {
 	if strings.Contains(m.HTML, "<script>") {
 		t.Fatal("partner-typed markup reached the HTML unescaped")
 	}
-	if !strings.Contains(m.Text, "Thursday 3 December 2026 00:00 PST") {
+	if !strings.Contains(m.Text, "until the end of Wednesday 2 December 2026, Pacific time (Thursday 3 December 2026 08:00 UTC)") {
 		t.Fatalf("text part lacks the deadline:\n%s", m.Text)
 	}
 	// The link's token is stored only as its hash, and it leads to the claim.

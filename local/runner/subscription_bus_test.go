@@ -1,0 +1,29 @@
+package runner_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// Billing's event put on the claims bus (POST /_local/events, as `aws
+// events put-events` would) reaches the worker through the template's rule
+// (source cpor.billing, detail-type Subscription Ended) and its queue, and
+// ends the subscription's holder.
+func TestSubscriptionEndedThroughTheBus(t *testing.T) {
+	stamp := time.Now().UnixNano() % 1e6
+	p := newUser(t, fmt.Sprintf("busholder-%d", stamp), true)
+	tenant := afterTenant()
+	sub := fmt.Sprintf("5ab5ab5a-3333-4000-8000-%012d", stamp)
+	held := approvedClaim(t, &p, tenant, dynamicsClaim(sub))
+	r := expect(t, call(t, nil, "POST", "/_local/events", map[string]any{
+		"source": "cpor.billing", "detail-type": "Subscription Ended",
+		"detail": map[string]any{"tenantId": tenant, "subscriptionId": sub, "endedAt": time.Now().UTC().Format(time.RFC3339)},
+	}), 200)
+	if id, _ := r.json(t)["id"].(string); id == "" {
+		t.Fatalf("put event: %s", r.body)
+	}
+	if c := waitStatus(t, &p, held.id, "Ended"); c["statusReason"].(map[string]any)["code"] != "subscription_ended" {
+		t.Fatalf("ended: %v", c["statusReason"])
+	}
+}

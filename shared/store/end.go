@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/cpor-claims/claims/shared/claim"
+)
+
+// End commits the end of an approved association (ch: the claim moved to
+// Ended by claim.End) in ONE transaction with the release of every
+// association unit the claim holds (HeldUnits, EndOps): the claim under its
+// status and version, its history event, and each unit under the condition
+// that it still names the claim. Either the claim ended and its units are
+// free, or nothing changed. A unit that changed meanwhile fails with
+// ErrVersionConflict: the caller reads again and retries.
+func (s *Store) End(ctx context.Context, ch Change) error {
+	units, err := s.HeldUnits(ctx, ch.Claim)
+	if err != nil {
+		return err
+	}
+	ch.Ops = append(append([]Op(nil), ch.Ops...), EndOps(units)...)
+	return s.Commit(ctx, ch)
+}
+
+// SubscriptionHolders returns the ids of the claims holding subscription
+// subscriptionID of tenantID on its own (a SUB# unit; a whole product's
+// WORKLOAD unit is not ended by one subscription): the units of every
+// per-subscription product of the catalog for that tenant, read in one
+// BatchGetItem (no Scan, no read per claim).
+func (s *Store) SubscriptionHolders(ctx context.Context, tenantID, subscriptionID string) ([]string, error) {
+	tenantID, subscriptionID = strings.ToLower(tenantID), strings.ToLower(subscriptionID)
+	var probe []*claim.Claim
+	for _, p := range claim.Catalog() {
+		if p.AssociationUnit == claim.UnitSubscription {
+			probe = append(probe, &claim.Claim{
+				Customer: claim.Customer{TenantID: tenantID},
+				Products: []claim.ProductRef{{ID: p.ID, SubscriptionID: subscriptionID}},
+			})
+		}
+	}
+	h, err := s.AssociationsOf(ctx, probe)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range probe {
+		k := claim.AssociationKeys(c)[0]
+		it, _ := h.get(k.ItemKey(), k.UnitSK())
+		if id := strAttr(it, attrClaimID); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
