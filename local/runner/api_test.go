@@ -127,6 +127,10 @@ func TestIdempotencyKey(t *testing.T) {
 	u := newUser(t, "idem-partner", true)
 	body := draftBody(false)
 	run := fmt.Sprint(time.Now().UnixNano())
+	// A blank key is refused, not taken as none.
+	if r := call(t, &u, "POST", "/claims", body, "Idempotency-Key", " "); r.status != 400 || r.code(t) != "invalid_input" {
+		t.Fatalf("blank Idempotency-Key: %d %s", r.status, r.body)
+	}
 	first := expect(t, call(t, &u, "POST", "/claims", body, "Idempotency-Key", "key-1-"+run), 201).json(t)
 	again := expect(t, call(t, &u, "POST", "/claims", body, "Idempotency-Key", "key-1-"+run), 201).json(t)
 	if first["id"] != again["id"] {
@@ -216,7 +220,10 @@ func TestListPagesNewestFirst(t *testing.T) {
 	if !slices.Equal(got, ids) {
 		t.Fatalf("got %v, want %v", got, ids)
 	}
-	for _, q := range []string{"limit=0", "limit=101", "limit=x", "cursor=abc", "status=Nope", "tenantId=x", "sort=asc"} {
+	// An empty value is a value the parameter's format refuses (the
+	// OpenAPI document says so), not the parameter left out.
+	for _, q := range []string{"limit=0", "limit=101", "limit=x", "cursor=abc", "status=Nope", "tenantId=x", "sort=asc",
+		"tenantId=", "status=", "limit=", "cursor=", "status=Draft&tenantId="} {
 		if r := call(t, &u, "GET", "/claims?"+q, nil); r.status != 400 || r.code(t) != "invalid_input" {
 			t.Errorf("%s: %d %s", q, r.status, r.body)
 		}

@@ -194,14 +194,24 @@ func compactJSON(body []byte) ([]byte, error) {
 }
 
 func idemKey(req events.APIGatewayV2HTTPRequest) (string, error) {
-	k := strings.TrimSpace(header(req, "idempotency-key"))
-	if k == "" {
+	if !hasHeader(req, "idempotency-key") {
 		return "", nil
 	}
-	if len(k) > 128 || !utf8.ValidString(k) || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+	// Given, it must be a key: a blank one is refused, not taken as none.
+	k := strings.TrimSpace(header(req, "idempotency-key"))
+	if k == "" || len(k) > 128 || !utf8.ValidString(k) || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		return "", badRequest(claim.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 128 visible ASCII characters"})
 	}
 	return k, nil
+}
+
+func hasHeader(req events.APIGatewayV2HTTPRequest, name string) bool {
+	for k := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func header(req events.APIGatewayV2HTTPRequest, name string) string {
