@@ -100,6 +100,23 @@ func TestCreateRules(t *testing.T) {
 	if f := r.fields(t); !slices.Contains(f, "customer.tenantId") || !slices.Contains(f, "customer.domain") || !slices.Contains(f, "activity") || !slices.Contains(f, "mpnId") {
 		t.Fatalf("all errors at once: %v", f)
 	}
+	// A subscriptionId given must be a GUID: null or blank is not "all
+	// subscriptions" (that is leaving it out), on create and in a patch.
+	for _, sub := range []any{nil, "", "  "} {
+		ba := draftBody(false)
+		ba["solutionArea"], ba["activity"] = "BusinessApplications", "Usage"
+		ba["products"] = []any{map[string]any{"id": "power-apps"}, map[string]any{"id": "power-apps", "subscriptionId": sub}}
+		r := call(t, &u, "POST", "/claims", ba)
+		if r.status != 422 || !slices.Equal(r.fields(t), []string{"products[1].subscriptionId"}) {
+			t.Fatalf("subscriptionId %q: %d %s", sub, r.status, r.body)
+		}
+		ba["products"] = []any{map[string]any{"id": "power-apps"}}
+		id := expect(t, call(t, &u, "POST", "/claims", ba), 201).json(t)["id"].(string)
+		patch := map[string]any{"products": []any{map[string]any{"id": "power-apps", "subscriptionId": sub}}}
+		if r := call(t, &u, "PATCH", "/claims/"+id, patch); r.status != 422 || !slices.Equal(r.fields(t), []string{"products[0].subscriptionId"}) {
+			t.Fatalf("patch subscriptionId %q: %d %s", sub, r.status, r.body)
+		}
+	}
 	missing := map[string]any{"mpnId": "1234567"}
 	if r := call(t, &u, "POST", "/claims", missing); r.status != 422 || len(r.fields(t)) != 4 {
 		t.Fatalf("required: %d %s", r.status, r.body)

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -221,4 +222,33 @@ func header(req events.APIGatewayV2HTTPRequest, name string) string {
 		}
 	}
 	return ""
+}
+
+// givenSubscriptions refuses a subscriptionId given as null or blank in a
+// create body or a merge patch: given, it must be a GUID (422), as the
+// OpenAPI document says. Left out, a product covers all of the tenant's
+// subscriptions. (Decoded into a string, null and blank would read as left
+// out, and a product listed with and without them as listed twice.)
+func givenSubscriptions(body []byte) error {
+	var doc struct {
+		Products []map[string]json.RawMessage `json:"products"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
+		return nil // not this shape: the decoder reports it
+	}
+	var errs []claim.FieldError
+	for i, p := range doc.Products {
+		raw, ok := p["subscriptionId"]
+		if !ok {
+			continue
+		}
+		var v *string
+		if json.Unmarshal(raw, &v) == nil && (v == nil || strings.TrimSpace(*v) == "") {
+			errs = append(errs, claim.FieldError{Field: fmt.Sprintf("products[%d].subscriptionId", i), Message: "must be a GUID (leave it out for all subscriptions)"})
+		}
+	}
+	if len(errs) > 0 {
+		return &claim.ValidationError{Kind: claim.KindInvalid, Errors: errs}
+	}
+	return nil
 }
