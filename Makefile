@@ -12,6 +12,7 @@ export SAM_CLI_TELEMETRY := 0
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
 .PHONY: tools tools-run build test template-check sam-local lint run token stack fmt fuzz fuzz-api deploy bench
+.PHONY: generate generate-check bench-check
 
 tools: ## install every tool make test needs (pinned, reused when present)
 	@local/install/install.sh all
@@ -23,7 +24,7 @@ build: ## compile every package and each function's Lambda binary
 	$(GO) build $(PKGS)
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/ ./functions/...
 
-test: tools template-check ## vet, the template checks, every test against one local stack, sam local
+test: tools template-check bench-check ## vet, the template checks, every test against one local stack, sam local
 	$(GO) vet $(PKGS)
 	$(GO) run ./local/cmd/stack -- $(GO) test -count=1 -p 2 -timeout 20m $(PKGS)
 	$(GO) run ./local/cmd/samlocal invoke
@@ -51,13 +52,30 @@ template-check: tools ## sam validate (lint and plain), cfn-lint (source and SAM
 	.tools/sam/bin/cfn-lint $(TRANSFORMED)
 	$(SAM_BUILD_ENV) $(SAM) build --build-dir $(SAM_BUILD_DIR) \
 		--parameter-overrides Architecture=$(ARCH) >/dev/null
-	$(GO) run ./local/cmd/checkbin -arch $(ARCH) $(SAM_BUILD_DIR)
+	$(GO) run ./local/cmd/checkbin -arch $(ARCH) -max-mb 12 $(SAM_BUILD_DIR)
 
-lint: ## gofmt, vet, staticcheck, and go.mod tidy
+lint: generate-check ## gofmt, vet, staticcheck, go.mod tidy, and the templ code current
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 	$(GO) mod tidy -diff
+
+# The emails' HTML parts and the opt-out page are templ components (*.templ),
+# compiled to Go (*_templ.go, committed: the build needs no templ). One pinned
+# generator; generate-check (part of lint) fails when a committed *_templ.go
+# differs from what it generates, or has no .templ.
+TEMPL := github.com/a-h/templ/cmd/templ@v0.3.1100
+generate: ## regenerate the templ components' Go code (*_templ.go)
+	$(GO) run $(TEMPL) generate -path .
+
+generate-check: ## fail when a *_templ.go is not what `make generate` writes
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	files() { git ls-files -co --exclude-standard "$$1" | while read -r f; do [ ! -e "$$f" ] || echo "$$f"; done; }; \
+	files '*.templ' | xargs -r cp --parents -t "$$tmp"; \
+	$(GO) run $(TEMPL) generate -path "$$tmp" >/dev/null 2>&1 || { echo "templ generate failed"; exit 1; }; \
+	bad=0; for g in $$( { (cd "$$tmp" && find . -name '*_templ.go' | sed 's|^\./||'); files '*_templ.go'; } | sort -u); do \
+		cmp -s "$$tmp/$$g" "$$g" || { echo "$$g is not current: run make generate"; bad=1; }; \
+	done; exit $$bad
 
 run: tools-run ## the whole system on 127.0.0.1:3000 (PORT=..., UI_ORIGIN=... for CORS; ARGS="-tenant-lookup ...")
 	$(GO) run ./local/cmd/run $(ARGS)
@@ -76,6 +94,11 @@ BENCH ?= .
 bench: tools ## the benchmarks (local/bench) against one local stack; writes docs/benchmarks.md
 	BENCH_OUT=$(CURDIR)/docs/benchmarks.md $(GO) run ./local/cmd/stack -- \
 		$(GO) test ./local/bench -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m
+
+# The goals make bench measures that a test can guard in seconds, without
+# asserting any absolute time: one `go test -run` line per guard.
+bench-check: ## fail when a goal regresses: a function binary past 12 MiB (arm64, stripped) or reaching a reflective method lookup
+	$(GO) test -count=1 ./local/cmd/checkbin -run '^TestFunctionBinaries$$'
 
 FUZZTIME ?= 60s
 fuzz: tools ## run each fuzz target for FUZZTIME (their seed corpora also run in make test)

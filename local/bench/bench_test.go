@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,11 @@ func (r report) Run() int {
 	out := os.Getenv("BENCH_OUT")
 	if out == "" || len(figs) == 0 {
 		return code
+	}
+	// A partial run (BENCH=...) keeps the rows it did not measure.
+	if prev, err := os.ReadFile(out); err == nil {
+		old, at := bench.Previous(string(prev))
+		figs = bench.Merge(old, at, figs)
 	}
 	md := bench.Markdown(figs, time.Now(), bench.Machine(), bench.Stack(testenv.Root()))
 	fmt.Print("\n" + md)
@@ -262,7 +268,7 @@ func pair(b *testing.B, section, name string, goal float64, note, allNote string
 	b.ReportMetric(float64(r)/1e6, "raw-ms")
 	b.ReportMetric(ratio, "ratio")
 	bench.Record(bench.Figure{Section: section, Name: name, Value: bench.Ms(o), Versus: bench.Ms(r),
-		Ratio: fmt.Sprintf("%.2fx", ratio), Goal: fmt.Sprintf("≤ %.1fx", goal), Met: ratio <= goal,
+		Ratio: fmt.Sprintf("%.2fx", ratio), Goal: "≤ " + strconv.FormatFloat(goal, 'f', -1, 64) + "x", Met: ratio <= goal,
 		Note: fmt.Sprintf("%s; n=%d", note, b.N)})
 	if len(allD) > 0 {
 		a := bench.Median(allD)
@@ -313,48 +319,47 @@ func BenchmarkSubmit(b *testing.B) {
 	submit := func(id string) {
 		serve(b, f.submit, request(api.RouteSubmit, "/claims/"+id+"/submit", "", map[string]string{"id": id}, nil), 202)
 	}
-	pair(b, apiSection, "submit (POST /claims/{id}/submit)", 1.3,
-		"raw: TransactWriteItems (claim + `submitted` event) and SendMessage; ours also reads the claim (GetItem) and confirms the upload (HeadObject)",
-		"every call: GetItem, HeadObject, TransactWriteItems, SendMessage",
+	// Every call submit makes is one the contract needs: the claim read
+	// (its status, version and completeness), a HeadObject per file not yet
+	// confirmed (`uploaded` turns true at submit at the latest), the
+	// transaction (claim + `submitted` event) and the validation job. So the
+	// raw side is all four, replayed for another draft, and the goal 1.05x.
+	pair(b, apiSection, "submit (POST /claims/{id}/submit)", 1.05,
+		"raw: every call it makes, each one the contract needs: GetItem (the claim), HeadObject (its one file), TransactWriteItems (claim + `submitted` event), SendMessage (the validation job)",
+		"",
 		func(i int) calls {
 			if tmplTx == nil {
 				tmplID = newDraft(b, f)
 				submit(tmplID)
 				tmplTx, tmplSend, tmplGet = f.db.tx.Load(), f.sqs.send.Load(), f.db.get.Load()
 			}
-			id, rawID, allID := newDraft(b, f), newDraft(b, f), newDraft(b, f)
-			replay := func(target string) func() {
-				rep := strings.NewReplacer(tmplID, target)
-				in := cloneTx(tmplTx, rep)
-				send := *tmplSend
-				send.MessageBody = aws.String(rep.Replace(aws.ToString(tmplSend.MessageBody)))
-				return func() {
-					if _, err := f.db.Client.TransactWriteItems(ctx, in); err != nil {
-						b.Fatal(err)
-					}
-					if _, err := f.sqs.Client.SendMessage(ctx, &send); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
+			id, rawID := newDraft(b, f), newDraft(b, f)
+			rep := strings.NewReplacer(tmplID, rawID)
+			in := cloneTx(tmplTx, rep)
+			send := *tmplSend
+			send.MessageBody = aws.String(rep.Replace(aws.ToString(tmplSend.MessageBody)))
 			get := *tmplGet
-			get.Key = substMap(tmplGet.Key, strings.NewReplacer(tmplID, allID))
-			c, err := f.st.Get(ctx, allID)
+			get.Key = substMap(tmplGet.Key, rep)
+			c, err := f.st.Get(ctx, rawID)
 			if err != nil {
 				b.Fatal(err)
 			}
-			head := &s3.HeadObjectInput{Bucket: aws.String(f.res.BucketName), Key: aws.String(evidence.Key(allID, c.Evidence[0].ID))}
-			writes := replay(allID)
-			all := func() {
+			head := &s3.HeadObjectInput{Bucket: aws.String(f.res.BucketName), Key: aws.String(evidence.Key(rawID, c.Evidence[0].ID))}
+			raw := func() {
 				if _, err := f.db.Client.GetItem(ctx, &get); err != nil {
 					b.Fatal(err)
 				}
 				if _, err := f.s3.HeadObject(ctx, head); err != nil {
 					b.Fatal(err)
 				}
-				writes()
+				if _, err := f.db.Client.TransactWriteItems(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := f.sqs.Client.SendMessage(ctx, &send); err != nil {
+					b.Fatal(err)
+				}
 			}
-			return calls{ours: func() { submit(id) }, raw: replay(rawID), all: all}
+			return calls{ours: func() { submit(id) }, raw: raw}
 		})
 }
 

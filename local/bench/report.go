@@ -87,8 +87,16 @@ func Machine() string {
 		f.Close()
 	}
 	kernel, _ := exec.Command("uname", "-sr").Output()
-	return fmt.Sprintf("%s, %d CPUs (%s), %s %s/%s", strings.TrimSpace(string(kernel)), runtime.NumCPU(), model,
+	m := fmt.Sprintf("%s, %d CPUs (%s), %s %s/%s", strings.TrimSpace(string(kernel)), runtime.NumCPU(), model,
 		runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	// A shared machine's load changes absolute figures (ratios alternate
+	// call by call and hold better): say what it was when the file was written.
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m += fmt.Sprintf("; load average %s %s %s (1, 5, 15 min) at the end of the run", f[0], f[1], f[2])
+		}
+	}
+	return m
 }
 
 // Stack names the emulators' pinned versions, read from the lock files.
@@ -132,4 +140,68 @@ func Markdown(figs []Figure, at time.Time, machine, stack string) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", f.Name, f.Value, f.Versus, f.Ratio, f.Goal, met, f.Note)
 	}
 	return b.String()
+}
+
+// keptNote marks a row a partial run (BENCH=...) did not measure, kept
+// from the file it replaces.
+const keptNote = "kept from the run of "
+
+// Previous reads back the figures of a results file Markdown wrote, and
+// when that run was.
+func Previous(md string) (figs []Figure, at string) {
+	section := ""
+	for _, line := range strings.Split(md, "\n") {
+		switch {
+		case strings.HasPrefix(line, "Written by `make bench` on "):
+			at = strings.TrimSuffix(strings.TrimPrefix(line, "Written by `make bench` on "), ".")
+		case strings.HasPrefix(line, "## "):
+			section = strings.TrimPrefix(line, "## ")
+		case strings.HasPrefix(line, "| ") && section != "":
+			cells := strings.Split(strings.TrimSuffix(strings.TrimPrefix(line, "| "), " |"), " | ")
+			if len(cells) < 7 || cells[0] == "figure" {
+				continue
+			}
+			note := strings.Join(cells[6:], " | ")
+			figs = append(figs, Figure{Section: section, Name: cells[0], Value: cells[1], Versus: cells[2], Ratio: cells[3],
+				Goal: cells[4], Met: cells[5] == "yes", Note: note})
+		}
+	}
+	return figs, at
+}
+
+// Merge is what a partial run writes: the previous file's rows in their
+// order, each replaced by this run's figure of the same section and name,
+// this run's new figures after their section's rows (or at the end), and
+// every row this run did not measure noted with the previous run's date.
+func Merge(prev []Figure, prevAt string, now []Figure) []Figure {
+	fresh := map[[2]string]Figure{}
+	for _, f := range now {
+		fresh[[2]string{f.Section, f.Name}] = f
+	}
+	out := make([]Figure, 0, len(prev)+len(now))
+	for _, p := range prev {
+		k := [2]string{p.Section, p.Name}
+		if f, ok := fresh[k]; ok {
+			out = append(out, f)
+			delete(fresh, k)
+			continue
+		}
+		if prevAt != "" && !strings.Contains(p.Note, keptNote) {
+			p.Note = strings.TrimPrefix(p.Note+"; "+keptNote+prevAt, "; ")
+		}
+		out = append(out, p)
+	}
+	for _, f := range now {
+		if _, ok := fresh[[2]string{f.Section, f.Name}]; !ok {
+			continue
+		}
+		at := len(out)
+		for i, o := range out {
+			if o.Section == f.Section {
+				at = i + 1
+			}
+		}
+		out = slices.Insert(out, at, f)
+	}
+	return out
 }

@@ -166,9 +166,9 @@ func TestFiftyPartnersRaceForOneWorkload(t *testing.T) {
 		t.Fatal("no claim was approved")
 	}
 	st := store.New(awsclient.DynamoDB(testenv.AWSConfig(t)), r.Resources().TableName)
-	assoc, err := st.Association(ctx, tenant, "teams")
-	if err != nil || assoc == nil || assoc.Holder == nil || assoc.Holder.ClaimID != ids[winner] || assoc.Holder.PartnerID != users[winner].partner {
-		t.Fatalf("association %+v %v, want held by claim %s", assoc, err, ids[winner])
+	units, err := st.Units(ctx, tenant, "teams")
+	if err != nil || len(units) != 1 || units[0].ClaimID != ids[winner] || units[0].PartnerID != users[winner].partner {
+		t.Fatalf("units %+v %v, want the workload held by claim %s", units, err, ids[winner])
 	}
 }
 

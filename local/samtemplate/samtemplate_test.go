@@ -135,7 +135,7 @@ func TestTemplateShape(t *testing.T) {
 		t.Errorf("%d public routes, want the two opt-out routes", public)
 	}
 	tables := tm.Tables()
-	if len(tables) != 1 || len(tables[0].Indexes) != 2 || tables[0].TTLAttribute != "expiresAt" {
+	if len(tables) != 1 || len(tables[0].Indexes) != 3 || tables[0].TTLAttribute != "expiresAt" {
 		t.Fatalf("tables %+v", tables)
 	}
 	qs := tm.Queues()

@@ -37,7 +37,7 @@ func TestTableFromTemplate(t *testing.T) {
 	for _, g := range out.Table.GlobalSecondaryIndexes {
 		names[aws.ToString(g.IndexName)] = string(g.Projection.ProjectionType)
 	}
-	if names["ByPartner"] != "ALL" || names["ByDeadline"] != "ALL" {
+	if names["ByPartner"] != "ALL" || names["ByDeadline"] != "ALL" || names["ByHolder"] != "ALL" {
 		t.Fatalf("indexes %v", names)
 	}
 	ttl, err := ddb.DescribeTimeToLive(context.Background(), &dynamodb.DescribeTimeToLiveInput{TableName: &res.TableName})

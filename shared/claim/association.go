@@ -26,13 +26,29 @@ func AssociationKeys(c *Claim) []AssociationKey {
 	return keys
 }
 
-// ItemKey names the association item of the key's tenant and product,
-// "<tenantId>#<productId>": one item per tenant and product holds the whole
-// workload's or product's holder and the holders of single subscriptions.
+// ItemKey names the partition of the key's tenant and product,
+// "<tenantId>#<productId>" (DESIGN.md "Association items (v2)"): it holds one
+// item per held unit, the whole workload or product (UnitSK "WORKLOAD") and
+// each single subscription ("SUB#<subscriptionId>").
 func (k AssociationKey) ItemKey() string { return k.TenantID + "#" + k.ProductID }
 
+// Unit sort keys of an association partition.
+const (
+	WorkloadSK  = "WORKLOAD"
+	SubSKPrefix = "SUB#"
+)
+
+// UnitSK is the sort key of the unit the key takes: WORKLOAD for a whole
+// workload or product, SUB#<subscriptionId> for one subscription.
+func (k AssociationKey) UnitSK() string {
+	if k.SubscriptionID == "" {
+		return WorkloadSK
+	}
+	return SubSKPrefix + k.SubscriptionID
+}
+
 // Conflicts reports whether a partner other than partnerID holds what k asks
-// for (API.md "Association"), given the association item's holders:
+// for (API.md "Association"), given the holders of the partition's units:
 // holderWorkload holds the whole workload or product (set by an approved
 // claim without subscriptionId; "" for nobody) and holderSubs maps
 // subscription ids to their holders (nil for none).

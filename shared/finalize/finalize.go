@@ -275,7 +275,7 @@ func approvableAt(c *claim.Claim, now time.Time) bool {
 		c.OptOutDeadline != nil && !now.Before(*c.OptOutDeadline)
 }
 
-func (f *Finalizer) decide(ctx context.Context, c *claim.Claim, now time.Time, known map[string]*store.Association) (outcome, error) {
+func (f *Finalizer) decide(ctx context.Context, c *claim.Claim, now time.Time, known *store.Holdings) (outcome, error) {
 	var o outcome
 	var err error
 	switch {
@@ -323,7 +323,7 @@ func (f *Finalizer) renotice(ctx context.Context, c *claim.Claim, now time.Time)
 	return notified, nil
 }
 
-func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time, known map[string]*store.Association) (outcome, error) {
+func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time, known *store.Holdings) (outcome, error) {
 	next := *c
 	ev, err := claim.Apply(&next, claim.ActionApproved, system, now, nil)
 	if err != nil {

@@ -176,9 +176,9 @@ func TestFirstFinalizedWinsTheWorkload(t *testing.T) {
 			t.Errorf("contender %d (deadline %dh before the run): %s/%s, want %s", i, 6-i, s, code, want)
 		}
 	}
-	assoc, err := st.Association(context.Background(), tenant, "teams")
-	if err != nil || assoc.Holder == nil || assoc.Holder.ClaimID != contenders[0].ID {
-		t.Fatalf("association %+v %v, want held by the earliest claim", assoc, err)
+	units, err := st.Units(context.Background(), tenant, "teams")
+	if err != nil || len(units) != 1 || units[0].ClaimID != contenders[0].ID || units[0].SubscriptionID != "" {
+		t.Fatalf("units %+v %v, want the workload held by the earliest claim", units, err)
 	}
 }
 

@@ -1,27 +1,25 @@
 // Package mail sends the customer's opt-out notice and the partner's
-// notices through SES, built from html/template and text/template so that
-// everything a partner typed is escaped in the HTML part and no CR or LF
-// ever reaches a header.
+// notices through SES. The HTML parts are templ components compiled to Go
+// (emails.templ; `make generate`), so everything a partner typed is escaped
+// by its context; the text parts and subjects are Go functions (text.go)
+// that keep values on their line, and no CR or LF ever reaches a header.
+// Neither uses text/template, whose reflective method lookup would keep
+// every method of every SDK client in the function binaries.
 package mail
 
 import (
-	"bytes"
 	"context"
-	"embed"
 	"fmt"
-	htmltemplate "html/template"
 	"net/mail"
 	"strings"
-	texttemplate "text/template"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/ses/types"
 )
-
-//go:embed templates
-var templateFS embed.FS
 
 // SES is the part of the SES API used to send.
 type SES interface {
@@ -40,15 +38,7 @@ type Message struct {
 type Mailer struct {
 	ses  SES
 	from string
-	html *htmltemplate.Template
-	text *texttemplate.Template
 	loc  *time.Location
-}
-
-var funcs = map[string]any{
-	"date": func(loc *time.Location, t time.Time) string {
-		return t.In(loc).Format("Monday 2 January 2006 15:04 MST")
-	},
 }
 
 // New returns a mailer sending from the verified identity from; dates are
@@ -57,35 +47,25 @@ func New(client SES, from string, loc *time.Location) (*Mailer, error) {
 	if _, err := cleanAddress(from); err != nil {
 		return nil, fmt.Errorf("sender: %w", err)
 	}
-	h, err := htmltemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, err
-	}
-	t, err := texttemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.txt")
-	if err != nil {
-		return nil, err
-	}
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &Mailer{ses: client, from: from, html: h, text: t, loc: loc}, nil
+	return &Mailer{ses: client, from: from, loc: loc}, nil
 }
 
-// Render builds a message from the named template pair (name.html,
-// name.txt); the subject is the text template "name.subject".
-func (m *Mailer) Render(name, to string, data map[string]any) (Message, error) {
-	data["Loc"] = m.loc
-	var subj, txt, html bytes.Buffer
-	if err := m.text.ExecuteTemplate(&subj, name+".subject", data); err != nil {
+// date is how the emails show a moment: in the business time zone.
+func (m *Mailer) date(t time.Time) string {
+	return t.In(m.loc).Format("Monday 2 January 2006 15:04 MST")
+}
+
+// message builds one email from its subject, its plain-text part and its
+// HTML part (a templ component).
+func (m *Mailer) message(to, subject, text string, html templ.Component) (Message, error) {
+	var b strings.Builder
+	if err := html.Render(context.Background(), &b); err != nil {
 		return Message{}, err
 	}
-	if err := m.text.ExecuteTemplate(&txt, name+".txt", data); err != nil {
-		return Message{}, err
-	}
-	if err := m.html.ExecuteTemplate(&html, name+".html", data); err != nil {
-		return Message{}, err
-	}
-	return Message{To: to, Subject: HeaderSafe(subj.String()), Text: txt.String(), HTML: html.String()}, nil
+	return Message{To: to, Subject: HeaderSafe(subject), Text: text, HTML: b.String()}, nil
 }
 
 // Send hands a message to SES. The recipient must be one plain address.
@@ -115,13 +95,7 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 // HeaderSafe folds every control character (CR, LF, tabs, ...) of a header
 // value into a space and bounds its length, so no header can be injected.
 func HeaderSafe(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0x2028 || r == 0x2029 || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(oneLine(s)), " ")
 	if r := []rune(s); len(r) > 200 {
 		s = string(r[:200])
 	}

@@ -65,6 +65,16 @@ func TestNoHeaderInjectionAndEscapedBodies(t *testing.T) {
 		!strings.Contains(msg.HTML, `href="https://claims.example.com/opt-out/TOKEN"`) || !strings.Contains(msg.Text, "Thursday 3 December 2026 00:00 WET") {
 		t.Fatalf("parts:\n%s\n%s", msg.Text, msg.HTML)
 	}
+	// The text part needs no HTML escaping (markup in a name is shown as
+	// typed), but a name's CR/LF cannot add a line of its own to it.
+	if !strings.Contains(msg.Text, "Bcc: x@y.com <script>alert(1)</script> has asked") {
+		t.Fatalf("text part:\n%s", msg.Text)
+	}
+	for _, line := range strings.Split(msg.Text, "\n") {
+		if strings.HasPrefix(line, "Bcc:") || strings.Contains(line, "\r") {
+			t.Fatalf("a name added a line to the text part: %q", line)
+		}
+	}
 	if _, err := m.Send(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}

@@ -20,11 +20,12 @@ func (m *Mailer) CustomerNotice(c *claim.Claim, link string) (Message, error) {
 	if c.CustomerContact != nil {
 		contact, to = c.CustomerContact.Name, c.CustomerContact.Email
 	}
-	return m.Render("customer-notice", to, map[string]any{
-		"PartnerName": partnerName(c), "ContactName": contact, "CustomerName": c.Customer.Name,
-		"Domain": c.Customer.Domain, "TenantID": c.Customer.TenantID, "Products": claim.ProductLabels(c),
-		"Deadline": *c.OptOutDeadline, "Link": link,
-	})
+	n := customerNotice{
+		PartnerName: partnerName(c), ContactName: contact, CustomerName: c.Customer.Name,
+		Domain: c.Customer.Domain, TenantID: c.Customer.TenantID, Products: claim.ProductLabels(c),
+		Deadline: m.date(*c.OptOutDeadline), Link: link,
+	}
+	return m.message(to, customerNoticeSubject(n), customerNoticeText(n), customerNoticeHTML(n))
 }
 
 // outcomes are how a decided status reads in the partner's email.
@@ -46,17 +47,18 @@ func (m *Mailer) PartnerNotice(c *claim.Claim) (msg Message, ok bool, err error)
 	if c.StatusReason != nil {
 		reason = c.StatusReason.Message
 	}
-	data := map[string]any{
-		"ContactName": c.PartnerContact.Name, "ClaimName": c.Name, "ClaimID": c.ID,
-		"Domain": c.Customer.Domain, "Reason": reason,
+	n := partnerNotice{
+		ContactName: c.PartnerContact.Name, ClaimName: c.Name, ClaimID: c.ID,
+		Domain: c.Customer.Domain, Reason: reason,
 	}
+	to := c.PartnerContact.Email
 	switch {
 	case c.Status == claim.StatusNeedsInfo && c.RespondBy != nil:
-		data["RespondBy"] = *c.RespondBy
-		msg, err = m.Render("partner-needs-info", c.PartnerContact.Email, data)
+		n.RespondBy = m.date(*c.RespondBy)
+		msg, err = m.message(to, partnerNeedsInfoSubject(n), partnerNeedsInfoText(n), partnerNeedsInfoHTML(n))
 	case outcomes[c.Status] != "":
-		data["Outcome"] = outcomes[c.Status]
-		msg, err = m.Render("partner-decided", c.PartnerContact.Email, data)
+		n.Outcome = outcomes[c.Status]
+		msg, err = m.message(to, partnerDecidedSubject(n), partnerDecidedText(n), partnerDecidedHTML(n))
 	default:
 		return Message{}, false, nil
 	}

@@ -7,10 +7,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	_ "embed"
 	"encoding/base64"
 	"errors"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"time"
@@ -22,9 +20,6 @@ import (
 	"github.com/cpor-claims/claims/shared/store"
 )
 
-//go:embed page.html
-var pageHTML string
-
 // style is the page's only styling, allowed by its hash in the CSP.
 const style = `body{font-family:Segoe UI,Helvetica,Arial,sans-serif;line-height:1.5;color:#1b1b1b;margin:0;background:#f6f6f6}` +
 	`main{max-width:40rem;margin:0 auto;padding:1.25rem;background:#fff;min-height:100vh;box-sizing:border-box}` +
@@ -32,8 +27,7 @@ const style = `body{font-family:Segoe UI,Helvetica,Arial,sans-serif;line-height:
 	`button{font-size:1.1rem;padding:.8rem 1.2rem;border:0;border-radius:.3rem;background:#a4262c;color:#fff;width:100%;max-width:24rem;cursor:pointer}`
 
 var (
-	page = template.Must(template.New("page").Parse(pageHTML))
-	csp  = func() string {
+	csp = func() string {
 		sum := sha256.Sum256([]byte(style))
 		return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
 			"'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -57,7 +51,6 @@ type Handler struct {
 type view struct {
 	State, Title, PartnerName, CustomerName, Domain, TenantID, Deadline string
 	Products                                                            []string
-	Style                                                               template.CSS
 }
 
 var customer = claim.Actor{Type: claim.ActorCustomer, ID: "customer"}
@@ -146,9 +139,8 @@ func (h *Handler) fail(ctx context.Context, err error) events.APIGatewayV2HTTPRe
 }
 
 func (h *Handler) render(status int, v view) events.APIGatewayV2HTTPResponse {
-	v.Style = template.CSS(style)
 	var b bytes.Buffer
-	if err := page.Execute(&b, v); err != nil {
+	if err := page(v).Render(context.Background(), &b); err != nil {
 		status = http.StatusInternalServerError
 		b.Reset()
 		b.WriteString("<!DOCTYPE html><title>Error</title><p>Something went wrong.</p>")

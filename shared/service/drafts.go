@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -279,24 +280,55 @@ func (s *Service) AddEvidence(ctx context.Context, caller Caller, id string, n N
 	return &out, nil
 }
 
+// stat is what storage answered about one evidence object in this request.
+type stat struct {
+	obj evidence.Object
+	err error
+}
+
 // refreshUploads marks each evidence uploaded once storage holds it with the
-// declared type and no more than the declared size (HeadObject).
-func (s *Service) refreshUploads(ctx context.Context, c *claim.Claim) error {
+// declared type and no more than the declared size (HeadObject). It asks
+// only about files not yet confirmed: a file confirmed at an earlier submit
+// (respond, dispute) is not asked about again, because its key can hold
+// nothing else than what its pinned upload policy allowed, and validation
+// reads and checks every file's content anyway. The files it asks about are
+// asked about at once (one round trip, not one per file), and seen keeps
+// the answers across the attempts of one request, so a retry after a
+// version conflict asks only about files it has not seen.
+func (s *Service) refreshUploads(ctx context.Context, c *claim.Claim, seen map[string]stat) error {
+	var ask []int
+	for i, e := range c.Evidence {
+		if _, ok := seen[e.ID]; !ok && !e.Uploaded {
+			ask = append(ask, i)
+		}
+	}
+	answers := make([]stat, len(ask))
+	var wg sync.WaitGroup
+	for k, i := range ask {
+		wg.Go(func() {
+			obj, err := s.Evidence.Stat(ctx, evidence.Key(c.ID, c.Evidence[i].ID))
+			answers[k] = stat{obj, err}
+		})
+	}
+	wg.Wait()
+	for k, i := range ask {
+		if a := answers[k]; a.err != nil && !errors.Is(a.err, evidence.ErrMissing) {
+			return a.err // a failure is no answer: the request fails
+		}
+		seen[c.Evidence[i].ID] = answers[k]
+	}
 	ev := append([]claim.Evidence(nil), c.Evidence...)
 	for i := range ev {
 		if ev[i].Uploaded {
 			continue
 		}
-		obj, err := s.Evidence.Stat(ctx, evidence.Key(c.ID, ev[i].ID))
-		if errors.Is(err, evidence.ErrMissing) {
+		a := seen[ev[i].ID]
+		if a.err != nil { // missing
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		ev[i].Uploaded = obj.ContentType == ev[i].ContentType && obj.Size >= 1 && obj.Size <= ev[i].Size
+		ev[i].Uploaded = a.obj.ContentType == ev[i].ContentType && a.obj.Size >= 1 && a.obj.Size <= ev[i].Size
 		if ev[i].Uploaded {
-			ev[i].Size = obj.Size
+			ev[i].Size = a.obj.Size
 		}
 	}
 	c.Evidence = ev

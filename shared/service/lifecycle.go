@@ -61,6 +61,7 @@ func (s *Service) toValidation(ctx context.Context, caller Caller, id string, ac
 	if err := caller.RequireAdmin(); err != nil {
 		return nil, err
 	}
+	seen := map[string]stat{} // storage's answers, kept across change's attempts
 	c, err := s.change(ctx, caller, id, nil, func(c *claim.Claim) (claim.Event, []store.Op, error) {
 		if _, err := claim.Next(c.Status, action); err != nil {
 			return claim.Event{}, nil, err
@@ -77,7 +78,7 @@ func (s *Service) toValidation(ctx context.Context, caller Caller, id string, ac
 				return claim.Event{}, nil, err
 			}
 		}
-		if err := s.refreshUploads(ctx, c); err != nil {
+		if err := s.refreshUploads(ctx, c, seen); err != nil {
 			return claim.Event{}, nil, err
 		}
 		if err := claim.ValidateComplete(c); err != nil {

@@ -62,6 +62,9 @@ const (
 const (
 	IndexByPartner  = "ByPartner"
 	IndexByDeadline = "ByDeadline"
+	// IndexByHolder lists association units by holder: holderpk
+	// HOLDER#<partnerId>, holdersk <tenantId>#<productId>#<unit sort key>.
+	IndexByHolder = "ByHolder"
 )
 
 // Store is the single-table repository.
@@ -120,7 +123,6 @@ const (
 	metaSK        = "META"
 	eventPrefix   = "EVT#"
 	assocPrefix   = "ASSOC#"
-	lockSK        = "LOCK"
 	tokenPrefix   = "TOKEN#"
 	tokenSK       = "TOKEN"
 	idempPrefix   = "IDEMP#"

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
 
 	"github.com/cpor-claims/claims/local/testenv"
@@ -309,16 +312,16 @@ func TestTwoPartnersRaceForOneWorkload(t *testing.T) {
 		if won != 1 {
 			t.Fatalf("round %d: %d approvals won (%v), want exactly one", round, won, errs)
 		}
-		assoc, err := s.Association(context.Background(), tenant, prod)
-		if err != nil || assoc == nil || assoc.Holder == nil {
-			t.Fatalf("round %d: association %+v %v", round, assoc, err)
+		units, err := s.Units(context.Background(), tenant, prod)
+		if err != nil || len(units) != 1 {
+			t.Fatalf("round %d: units %+v %v, want one", round, units, err)
 		}
 		winner := a
 		if errs[0] != nil {
 			winner = b
 		}
-		if assoc.Holder.PartnerID != winner.PartnerID || assoc.Holder.ClaimID != winner.ID {
-			t.Fatalf("round %d: holder %+v, winner %s", round, assoc.Holder, winner.PartnerID)
+		if u := units[0]; u.PartnerID != winner.PartnerID || u.ClaimID != winner.ID || u.SubscriptionID != "" {
+			t.Fatalf("round %d: unit %+v, winner %s", round, u, winner.PartnerID)
 		}
 		// The loser, read again, is now held by another partner.
 		loser := b
@@ -355,9 +358,9 @@ func TestApproveIsAllOrNothingAcrossProducts(t *testing.T) {
 	if err := approve(s, b, t0.Add(2*time.Hour)); !errors.Is(err, store.ErrAssociationHeld) {
 		t.Fatalf("approve b: %v, want ErrAssociationHeld", err)
 	}
-	assoc, _ := s.Association(context.Background(), tenant, "dynamics-365-sales")
-	if _, took := assoc.Subscriptions[sub2]; took || len(assoc.Subscriptions) != 1 {
-		t.Fatalf("a refused approval wrote part of its associations: %+v", assoc)
+	units, _ := s.Units(context.Background(), tenant, "dynamics-365-sales")
+	if len(units) != 1 || units[0].SubscriptionID != sub1 || units[0].ClaimID != a.ID {
+		t.Fatalf("a refused approval wrote part of its units: %+v", units)
 	}
 	if cur, _ := s.Get(context.Background(), b.ID); cur.Status != claim.StatusPendingCustomer {
 		t.Fatalf("b changed: %s", cur.Status)
@@ -585,8 +588,8 @@ func TestApproveWithItemsReadForAPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(known) != 3 || known[tenant+"#teams"] != nil || known[tenant+"#intune"] != nil {
-		t.Fatalf("before any approval: %v, want three keys read and all free", known)
+	if held, err := s.HeldByOther(ctx, b); err != nil || held {
+		t.Fatalf("before any approval: held=%v %v, want free", held, err)
 	}
 	change := func(c *claim.Claim) store.Change {
 		next := *c
@@ -606,8 +609,175 @@ func TestApproveWithItemsReadForAPage(t *testing.T) {
 	if err := s.ApproveKnown(ctx, change(free), known); err != nil {
 		t.Fatalf("approve an unrelated claim: %v", err)
 	}
-	known, err = s.AssociationsOf(ctx, []*claim.Claim{a, b})
-	if err != nil || known[tenant+"#teams"] == nil || known[tenant+"#teams"].Holder.ClaimID != a.ID || known[tenant+"#intune"].Holder.ClaimID != a.ID {
-		t.Fatalf("after: %v %v, want both of a's workloads held by a", known, err)
+	for _, prod := range []string{"teams", "intune"} {
+		units, err := s.Units(ctx, tenant, prod)
+		if err != nil || len(units) != 1 || units[0].ClaimID != a.ID {
+			t.Fatalf("after: %s %+v %v, want held by a", prod, units, err)
+		}
+	}
+}
+
+// A whole-product claim and per-subscription claims of other partners,
+// approved at the same instant, never both win: every approval in a
+// partition commits under the version of its WORKLOAD item.
+func TestWholeProductAndSubscriptionRace(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	biz := func(partner, tenant string, products ...claim.ProductRef) *claim.Claim {
+		c := draft(partner, tenant, t0, products...)
+		c.SolutionArea = claim.BusinessApplications
+		return c
+	}
+	wins := map[string]int{}
+	for round := range 8 {
+		tenant := fmt.Sprintf("66666666-6666-4666-8666-%012d", round)
+		const prod = "dynamics-365-sales"
+		whole := pending(t, s, biz("partner-whole", tenant, claim.ProductRef{ID: prod}), t0.Add(time.Hour))
+		subA := pending(t, s, biz("partner-sub-a", tenant, claim.ProductRef{ID: prod, SubscriptionID: "s1"}), t0.Add(time.Hour))
+		subB := pending(t, s, biz("partner-sub-b", tenant, claim.ProductRef{ID: prod, SubscriptionID: "s2"}), t0.Add(time.Hour))
+		claims := []*claim.Claim{whole, subA, subB}
+		errs := make([]error, len(claims))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, c := range claims {
+			wg.Add(1)
+			go func() { defer wg.Done(); <-start; errs[i] = approve(s, c, t0.Add(2*time.Hour)) }()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil && !errors.Is(err, store.ErrAssociationHeld) && !errors.Is(err, store.ErrVersionConflict) {
+				t.Fatalf("round %d: claim %d: unexpected error %v", round, i, err)
+			}
+		}
+		units, err := s.Units(ctx, tenant, prod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		won := map[string]bool{}
+		for i, c := range claims {
+			if errs[i] == nil {
+				won[c.PartnerID] = true
+			}
+		}
+		switch {
+		case won["partner-whole"] && len(won) == 1:
+			if len(units) != 1 || units[0].SubscriptionID != "" || units[0].ClaimID != whole.ID {
+				t.Fatalf("round %d: whole product won, units %+v", round, units)
+			}
+			wins["whole"]++
+		case !won["partner-whole"] && len(won) > 0:
+			if len(units) != len(won) {
+				t.Fatalf("round %d: %v won, units %+v", round, won, units)
+			}
+			for _, u := range units {
+				if u.SubscriptionID == "" || !won[u.PartnerID] {
+					t.Fatalf("round %d: %v won, unit %+v", round, won, u)
+				}
+			}
+			wins["subscriptions"]++
+		default:
+			t.Fatalf("round %d: winners %v (errors %v), units %+v: a whole product and a subscription of another partner both approved, or nobody", round, won, errs, units)
+		}
+		// Whoever lost now sees the unit held.
+		for i, c := range claims {
+			if errs[i] != nil {
+				if held, err := s.HeldByOther(ctx, c); err != nil || !held {
+					t.Fatalf("round %d: loser %s sees held=%v %v", round, c.PartnerID, held, err)
+				}
+			}
+		}
+	}
+	t.Logf("outcomes over the rounds: %v", wins)
+}
+
+// A unit item carries the fields of DESIGN.md "Association items (v2)",
+// the ByHolder keys, and nothing that grows with the number of claims; the
+// ending transaction's EndOps release the units so another partner can
+// take them.
+func TestUnitItemsAndEnding(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	tenant := "99999999-9999-4999-8999-999999999999"
+	c := draft("partner-a", tenant, t0, claim.ProductRef{ID: "dynamics-365-sales", SubscriptionID: "S1"},
+		claim.ProductRef{ID: "dynamics-365-sales", SubscriptionID: "s2"}, claim.ProductRef{ID: "power-bi-pro"})
+	c.SolutionArea = claim.BusinessApplications
+	c.Customer.Name = "Contoso"
+	c = pending(t, s, c, t0.Add(time.Hour))
+	if err := approve(s, c, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	units, err := s.Units(ctx, tenant, "dynamics-365-sales")
+	if err != nil || len(units) != 2 {
+		t.Fatalf("units %+v %v", units, err)
+	}
+	want := store.Unit{TenantID: tenant, ProductID: "dynamics-365-sales", SubscriptionID: "s1", PartnerID: "partner-a",
+		ClaimID: c.ID, MPNID: c.MPNID, Domain: c.Customer.Domain, CustomerName: "Contoso", Since: t0.Add(2 * time.Hour)}
+	if !units[0].Since.Equal(want.Since) {
+		t.Fatalf("since %v, want %v", units[0].Since, want.Since)
+	}
+	units[0].Since = want.Since
+	if units[0] != want {
+		t.Fatalf("unit\n got %+v\nwant %+v", units[0], want)
+	}
+	raw, err := awsclient.DynamoDB(testenv.AWSConfig(t)).GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.Table()),
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "ASSOC#" + tenant + "#dynamics-365-sales"},
+			"sk": &types.AttributeValueMemberS{Value: "SUB#s1"},
+		},
+	})
+	if err != nil || raw.Item == nil {
+		t.Fatalf("raw unit: %v", err)
+	}
+	for name, v := range map[string]string{"holderpk": "HOLDER#partner-a", "holdersk": tenant + "#dynamics-365-sales#SUB#s1", "since": "2026-11-24T12:00:00Z"} {
+		if got, _ := raw.Item[name].(*types.AttributeValueMemberS); got == nil || got.Value != v {
+			t.Errorf("%s = %v, want %s", name, raw.Item[name], v)
+		}
+	}
+	// What partner-a holds, through the ByHolder index.
+	q, err := awsclient.DynamoDB(testenv.AWSConfig(t)).Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.Table()), IndexName: aws.String(store.IndexByHolder),
+		KeyConditionExpression:    aws.String("holderpk = :h AND begins_with(holdersk, :t)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: "HOLDER#partner-a"}, ":t": &types.AttributeValueMemberS{Value: tenant}},
+	})
+	if err != nil || len(q.Items) != 3 {
+		t.Fatalf("ByHolder: %d items, %v, want 3", len(q.Items), err)
+	}
+
+	// Another partner's whole product is refused, then the claim's units end
+	// in an ending transaction (here: a plain touch of the claim with EndOps).
+	other := draft("partner-b", tenant, t0, claim.ProductRef{ID: "dynamics-365-sales"})
+	other.SolutionArea = claim.BusinessApplications
+	other = pending(t, s, other, t0.Add(time.Hour))
+	if err := approve(s, other, t0.Add(3*time.Hour)); !errors.Is(err, store.ErrAssociationHeld) {
+		t.Fatalf("whole product over partner-a's subscriptions: %v", err)
+	}
+	cur, err := s.Get(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := s.HeldUnits(ctx, cur)
+	if err != nil || len(held) != 3 {
+		t.Fatalf("held units %+v %v, want 3", held, err)
+	}
+	next := *cur
+	ev := claim.Touch(&next, claim.ActionUpdated, partnerActor, t0.Add(4*time.Hour), nil)
+	if err := s.Commit(ctx, store.Change{Claim: &next, ExpectStatus: cur.Status, ExpectVersion: cur.Version, Event: ev, Ops: store.EndOps(held)}); err != nil {
+		t.Fatalf("end: %v", err)
+	}
+	for _, prod := range []string{"dynamics-365-sales", "power-bi-pro"} {
+		if units, err := s.Units(ctx, tenant, prod); err != nil || len(units) != 0 {
+			t.Fatalf("%s after the end: %+v %v", prod, units, err)
+		}
+	}
+	if err := approve(s, other, t0.Add(5*time.Hour)); err != nil {
+		t.Fatalf("whole product after the end: %v", err)
+	}
+	// Ending units that are no longer the claim's fails the transaction.
+	again := next
+	ev = claim.Touch(&again, claim.ActionUpdated, partnerActor, t0.Add(6*time.Hour), nil)
+	if err := s.Commit(ctx, store.Change{Claim: &again, ExpectStatus: next.Status, ExpectVersion: next.Version, Event: ev, Ops: store.EndOps(held)}); !errors.Is(err, store.ErrVersionConflict) {
+		t.Fatalf("ending units that are gone: %v, want ErrVersionConflict", err)
 	}
 }
