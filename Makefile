@@ -24,7 +24,7 @@ build: ## compile every package and each function's Lambda binary
 	$(GO) build $(PKGS)
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/ ./functions/...
 
-test: tools template-check bench-check ## vet, the template checks, every test against one local stack, sam local
+test: tools template-check bench-check ## vet, the template checks, the benchmark guards, every test against one local stack, sam local
 	$(GO) vet $(PKGS)
 	$(GO) run ./local/cmd/stack -- $(GO) test -count=1 -p 2 -timeout 20m $(PKGS)
 	$(GO) run ./local/cmd/samlocal invoke
@@ -97,8 +97,10 @@ bench: tools ## the benchmarks (local/bench) against one local stack; writes doc
 
 # The goals make bench measures that a test can guard in seconds, without
 # asserting any absolute time: one `go test -run` line per guard.
-bench-check: ## fail when a goal regresses: a function binary past 12 MiB (arm64, stripped) or reaching a reflective method lookup
+bench-check: tools-run ## fail when a goal regresses: a binary past 12 MiB (arm64, stripped) or reaching a reflective method lookup; finalize's group size back to 1
 	$(GO) test -count=1 ./local/cmd/checkbin -run '^TestFunctionBinaries$$'
+	@# Finalize: decisions fall back to one per TransactWriteItems (counted on DynamoDB Local).
+	$(GO) run ./local/cmd/stack -- $(GO) test -count=1 -run '^TestFinalizeGroupSize$$' ./shared/finalize
 
 FUZZTIME ?= 60s
 fuzz: tools ## run each fuzz target for FUZZTIME (their seed corpora also run in make test)

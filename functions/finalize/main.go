@@ -4,11 +4,13 @@ package main
 import (
 	"context"
 	"log"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/cpor-claims/claims/shared/bootstrap"
 	"github.com/cpor-claims/claims/shared/finalize"
+	"github.com/cpor-claims/claims/shared/metrics"
 )
 
 func main() {
@@ -21,6 +23,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	f := &finalize.Finalizer{Store: env.Store(), Jobs: env.Queue(), Mail: mailer, Clock: bootstrap.Clock, Log: env.Log}
+	stage := os.Getenv("STAGE")
+	f := &finalize.Finalizer{Store: env.Store(), Jobs: env.Queue(), Mail: mailer, Clock: bootstrap.Clock, Log: env.Log,
+		Metrics: metrics.New(map[string]string{"Stage": stage}), Stage: stage}
 	lambda.Start(f.Handle)
 }

@@ -21,6 +21,6 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := &optout.Handler{Store: env.Store(), Mail: mailer, Location: env.Calendar.Location(), Clock: bootstrap.Clock, Log: env.Log}
+	h := &optout.Handler{Store: env.Store(), Mail: mailer, Location: env.Calendar.Location(), Clock: bootstrap.Clock, Log: env.Log, CoolDown: env.Config.OptOutCoolDown}
 	lambda.Start(h.Handle)
 }

@@ -90,6 +90,26 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if !write && r.status != 200 {
 				t.Errorf("reader on a read: %d %s", r.status, r.body)
 			}
+			// An admin of the partner whose mpn_ids do not name the claim's
+			// mpnId: 403 on every write of the claim, before its body is
+			// looked at (a broken body changes nothing), and the claim is
+			// untouched; reads stay open to the partner.
+			if write && strings.Contains(path, "{id}") {
+				for _, body := range []any{bodyFor(route), "{not json"} {
+					r := call(t, &foreignMPN, method, p, body)
+					if r.status != 403 || r.code(t) != "forbidden" || !strings.Contains(string(r.body), "MPN") {
+						t.Errorf("foreign MPN on a write (body %v): %d %s", body, r.status, r.body)
+					}
+				}
+				if c := expect(t, call(t, &owner, "GET", "/claims/"+id, nil), 200).json(t); c["version"].(float64) != 1 {
+					t.Errorf("a caller without the claim's MPN ID changed it: %v", c)
+				}
+			}
+			if !write {
+				if r := call(t, &foreignMPN, method, p, nil); r.status != 200 {
+					t.Errorf("foreign MPN on a read: %d %s", r.status, r.body)
+				}
+			}
 			// The admin: the route answers as its contract says (a Draft
 			// cannot be responded to, withdrawn or disputed).
 			r = call(t, &owner, method, p, bodyFor(route))

@@ -193,21 +193,79 @@ func expect(t testing.TB, r response, status int) response {
 
 var tenantN int
 
-// draftBody is a create body; complete adds what submit needs.
+// draftBody is a create body; complete adds what submit needs. Its customer
+// is a tenant of its own, with a domain of its own (the customer contact's
+// email is at that domain), registered in the runner's directory (base's).
 func draftBody(complete bool) map[string]any {
 	tenantN++
+	n := time.Now().UnixNano() % 1e12
+	tid := fmt.Sprintf("%08d-0000-4000-8000-%012d", tenantN, n)
+	domain := fmt.Sprintf("contoso%d-%d.onmicrosoft.com", tenantN, n)
 	b := map[string]any{
 		"mpnId":        "1234567",
-		"customer":     map[string]any{"tenantId": fmt.Sprintf("%08d-0000-4000-8000-%012d", tenantN, time.Now().UnixNano()%1e12), "domain": "contoso.onmicrosoft.com", "name": "Contoso"},
+		"customer":     map[string]any{"tenantId": tid, "domain": domain, "name": "Contoso"},
 		"solutionArea": "Microsoft365", "activity": "Usage",
 	}
 	if complete {
 		b["name"] = "Teams rollout"
 		b["products"] = []any{map[string]any{"id": "teams"}}
-		b["customerContact"] = map[string]any{"name": "Ana", "title": "CIO", "email": fmt.Sprintf("ana%d@contoso.example", tenantN)}
+		b["customerContact"] = map[string]any{"name": "Ana", "title": "CIO", "email": "ana@" + domain}
 		b["partnerContact"] = map[string]any{"name": "Pat", "email": "pat@fabrikam.example"}
 	}
+	if err := putDirectory(base, tid, domain); err != nil {
+		panic(err)
+	}
 	return b
+}
+
+// inDirectory says, in the identity platform's stand-in of the runner the
+// helpers call (base), that each domain belongs to tenantID. The
+// tenant/domain check is on in every test: a claim passes validation only
+// when its customer.domain and its customer contact's email domain are
+// registered under its customer.tenantId. draftBody registers its own
+// customer; a test that writes other customers or contacts registers them
+// here (registerBody does it for a whole create body; withBody calls it).
+func inDirectory(t testing.TB, tenantID string, domains ...string) {
+	t.Helper()
+	if err := putDirectory(base, tenantID, domains...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// registerBody registers a create body's customer domain and its customer
+// contact's email domain under its customer's tenantId (inDirectory).
+func registerBody(t testing.TB, b map[string]any) {
+	t.Helper()
+	cust, _ := b["customer"].(map[string]any)
+	tid, _ := cust["tenantId"].(string)
+	dom, _ := cust["domain"].(string)
+	domains := []string{dom}
+	if cc, ok := b["customerContact"].(map[string]any); ok {
+		if email, _ := cc["email"].(string); strings.Contains(email, "@") {
+			domains = append(domains, email[strings.LastIndex(email, "@")+1:])
+		}
+	}
+	inDirectory(t, tid, domains...)
+}
+
+// putDirectory is PUT {runner}/_local/directory/{domain} for each domain.
+func putDirectory(runnerURL, tenantID string, domains ...string) error {
+	for _, d := range domains {
+		req, err := http.NewRequest(http.MethodPut, runnerURL+"/_local/directory/"+d, strings.NewReader(`{"tenantId":"`+tenantID+`"}`))
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			return fmt.Errorf("PUT /_local/directory/%s: %d %s", d, resp.StatusCode, b)
+		}
+	}
+	return nil
 }
 
 func createClaim(t testing.TB, u *user, complete bool) string {

@@ -114,9 +114,13 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 	stamp := time.Now().UnixNano() % 1e9
 	tid := func(n int) string { return fmt.Sprintf("%08d-2222-4222-8222-%012d", n, stamp) }
 	matching, other, unknown := fmt.Sprintf("match%d.onmicrosoft.com", stamp), fmt.Sprintf("other%d.onmicrosoft.com", stamp), fmt.Sprintf("nobody%d.example", stamp)
+	// The partner's own mailbox domain, a tenant of its own: a contact there
+	// is not the customer.
+	partnerOwn := fmt.Sprintf("fabrikam%d.example", stamp)
 	idp := &identity{asked: map[string]int{}, tenants: map[string]string{
-		matching: strings.ToUpper(tid(1)), // the platform's case is not the claim's
-		other:    tid(9),
+		matching:   strings.ToUpper(tid(1)), // the platform's case is not the claim's
+		other:      tid(9),
+		partnerOwn: tid(8),
 	}}
 	srv := httptest.NewServer(idp)
 	defer srv.Close()
@@ -127,9 +131,18 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 
 	u := newUser(t, "tenant-fabrikam", true)
 	sub := "user@tenant-fabrikam.example"
-	claimFor := func(tag, tenantID, domain string) (id, partnerMail, customerMail string) {
+	// claimFor's customer contact is at a domain of the claimed tenant
+	// (registered here), unless contactDomain names another.
+	claimFor := func(tag, tenantID, domain string, contactDomain ...string) (id, partnerMail, customerMail string) {
 		partnerMail = fmt.Sprintf("pat.%s.%d@fabrikam.example", tag, stamp)
-		customerMail = fmt.Sprintf("ana.%s.%d@contoso.example", tag, stamp)
+		customerMail = fmt.Sprintf("ana.%s.%d@contact-%s", tag, stamp, domain)
+		if len(contactDomain) > 0 {
+			customerMail = fmt.Sprintf("ana.%s.%d@%s", tag, stamp, contactDomain[0])
+		} else {
+			idp.mu.Lock()
+			idp.tenants["contact-"+domain] = tenantID
+			idp.mu.Unlock()
+		}
 		id = withBody(t, &u, func(b map[string]any) {
 			b["name"] = markupName
 			b["customer"] = map[string]any{"tenantId": tenantID, "domain": domain, "name": "Contoso"}
@@ -142,6 +155,10 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 	good, _, goodCustomer := claimFor("match", tid(1), matching)
 	wrong, wrongPartner, wrongCustomer := claimFor("other", tid(2), other)
 	none, nonePartner, _ := claimFor("none", tid(3), unknown)
+	// The customer's domain is right, but the notice would go to the
+	// partner's own mailbox (another tenant), or to a domain of no tenant.
+	redirected, redirectedPartner, redirectedMail := claimFor("redirected", tid(1), matching, partnerOwn)
+	nowhere, nowherePartner, nowhereMail := claimFor("nowhere", tid(1), matching, "nowhere"+unknown)
 
 	steps := []string{"created >Draft partner", "evidence_added Draft>Draft partner", "submitted Draft>Submitted partner"}
 	for _, c := range []struct{ id, domain, partner string }{{wrong, other, wrongPartner}, {none, unknown, nonePartner}} {
@@ -156,6 +173,23 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 		wantHistory(t, &u, c.id, sub, append(steps, "rejected Submitted>Rejected system")...)
 		subject := `Claim "` + markupName + `": rejected`
 		partnerMail(t, "tenant mismatch", awaitMails(t, c.partner, subject)[subject], c.partner, c.domain, "Reason: "+sr["message"].(string))
+	}
+	for _, c := range []struct{ id, partner, customer, domain string }{
+		{redirected, redirectedPartner, redirectedMail, partnerOwn}, {nowhere, nowherePartner, nowhereMail, "nowhere" + unknown}} {
+		got := waitStatus(t, &u, c.id, "Rejected")
+		sr := got["statusReason"].(map[string]any)
+		if sr["code"] != "contact_not_in_tenant" || !strings.Contains(sr["message"].(string), c.domain) {
+			t.Fatalf("contact at %s: reason %v, want contact_not_in_tenant naming the domain", c.domain, sr)
+		}
+		if n := idp.lookups(c.domain); n < 1 {
+			t.Fatalf("the contact's domain %s was never looked up", c.domain)
+		}
+		wantHistory(t, &u, c.id, sub, append(steps, "rejected Submitted>Rejected system")...)
+		subject := `Claim "` + markupName + `": rejected`
+		partnerMail(t, "contact not in tenant", awaitMails(t, c.partner, subject)[subject], c.partner, "Reason: "+sr["message"].(string))
+		if n := len(mailsTo(t, c.customer)); n != 0 {
+			t.Fatalf("the contact outside the tenant (%s) got %d emails", c.customer, n)
+		}
 	}
 	if got := waitStatus(t, &u, good, "PendingCustomer"); got["statusReason"] != nil || got["optOutDeadline"] == nil {
 		t.Fatalf("matching domain: %v", got)

@@ -181,6 +181,7 @@ func withBody(t *testing.T, u *user, mutate func(map[string]any)) string {
 	t.Helper()
 	b := draftBody(true)
 	mutate(b)
+	registerBody(t, b)
 	return expect(t, call(t, u, "POST", "/claims", b), 201).json(t)["id"].(string)
 }
 
@@ -233,11 +234,13 @@ func TestJourney(t *testing.T) {
 	tenant := func(n int) string { return fmt.Sprintf("%08d-1111-4111-8111-%012d", n, stamp) }
 	// Every claim has its own contacts, so that each email is known by its
 	// recipient.
+	// The customer contact's domain is one of the customer's tenant
+	// (withBody registers it with the customer's domain).
 	contact := func(b map[string]any, tag string) string {
 		addr := fmt.Sprintf("pat.%s.%d@fabrikam.example", tag, stamp)
 		b["name"] = markupName
 		b["partnerContact"] = map[string]any{"name": markupContact, "email": addr}
-		b["customerContact"] = map[string]any{"name": "Ana", "title": "CIO", "email": fmt.Sprintf("ana.%s.%d@contoso.example", tag, stamp)}
+		b["customerContact"] = map[string]any{"name": "Ana", "title": "CIO", "email": fmt.Sprintf("ana@%s%d.contoso.example", tag, stamp)}
 		return addr
 	}
 	var mailA, mailB, mailC, mailD, mailE string

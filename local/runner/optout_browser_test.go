@@ -194,7 +194,7 @@ func TestOptOutPagesInChromium(t *testing.T) {
 	u := newUser(t, "browser-fabrikam", true)
 	stamp := time.Now().UnixNano() % 1e9
 	notify := func(tag string) (id, link string) {
-		addr := fmt.Sprintf("ana.%s.%d@contoso.example", tag, stamp)
+		addr := fmt.Sprintf("ana.%s.%d@%s.onmicrosoft.com", tag, stamp, tag)
 		id = withBody(t, &u, func(b map[string]any) {
 			b["customer"] = map[string]any{"tenantId": fmt.Sprintf("%08d-3333-4333-8333-%012d", len(tag), stamp), "domain": tag + ".onmicrosoft.com", "name": "Contoso <Ltd>"}
 			b["customerContact"] = map[string]any{"name": "Ana", "title": "CIO", "email": addr}

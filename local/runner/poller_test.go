@@ -159,8 +159,13 @@ func TestPollerDeletesOnlySucceededJobsAndDeadLettersTheRest(t *testing.T) {
 		cust := body["customer"].(map[string]any)
 		domain = fmt.Sprintf("%s-%d.example", name, run)
 		cust["domain"] = domain
-		contact = body["customerContact"].(map[string]any)["email"].(string)
-		idp.set(func() { idp.tenants[domain], idp.down[domain] = cust["tenantId"].(string), down })
+		// The contact's domain is another of the tenant's, always up.
+		contact = "ana@contact-" + domain
+		body["customerContact"].(map[string]any)["email"] = contact
+		idp.set(func() {
+			idp.tenants[domain], idp.down[domain] = cust["tenantId"].(string), down
+			idp.tenants["contact-"+domain] = cust["tenantId"].(string)
+		})
 		id = expect(t, call(t, &u, "POST", "/claims", body), 201).json(t)["id"].(string)
 		upload(t, &u, id, pdf)
 		return id, domain, contact

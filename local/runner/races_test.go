@@ -88,6 +88,7 @@ func TestFiftyPartnersRaceForOneWorkload(t *testing.T) {
 		users[i] = newUser(t, fmt.Sprintf("race-partner-%02d", i), true)
 		body := draftBody(true)
 		body["customer"].(map[string]any)["tenantId"] = tenant
+		registerBody(t, body)
 		ids[i] = expect(t, call(t, &users[i], "POST", "/claims", body), 201).json(t)["id"].(string)
 		upload(t, &users[i], ids[i], pdf)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/cpor-claims/claims/local/identity"
 	"github.com/cpor-claims/claims/local/samtemplate"
 	"github.com/cpor-claims/claims/local/sesmail"
 	"github.com/cpor-claims/claims/local/stack"
@@ -57,8 +58,9 @@ type Config struct {
 	// environment names a shared stack (a test that pauses an emulator
 	// must not pause everyone's).
 	OwnStack bool
-	// Params override template parameters (e.g. TenantLookupEnabled, or
-	// UiOrigin: the origin CORS allows, for the API and the bucket).
+	// Params override template parameters (e.g. TenantLookupBaseUrl, the
+	// real identity platform instead of the runner's stand-in, or UiOrigin:
+	// the origin CORS allows, for the API and the bucket).
 	Params map[string]string
 	// Env adds variables to every function's environment; FunctionEnv to
 	// one function's (by logical id).
@@ -88,6 +90,11 @@ type Runner struct {
 	wg        sync.WaitGroup
 	log       *slog.Logger
 	closeOnce sync.Once
+	// dir is the stand-in of the identity platform's discovery endpoint,
+	// served on its own port (dirURL); the tenant lookup points there.
+	dir    *identity.Directory
+	dirSrv *http.Server
+	dirURL string
 }
 
 // PollerReadyTimeout bounds how long Start waits for the queue poller's
@@ -135,6 +142,9 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 	r.url = "http://" + r.ln.Addr().String()
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = r.srv.Serve(r.ln) }()
+	if err := r.startDirectory(); err != nil {
+		return nil, err
+	}
 	r.stage.Store("building the functions")
 	if err := r.build(ctx); err != nil {
 		return nil, err
@@ -260,13 +270,36 @@ func (r *Runner) startStack(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	params := map[string]string{"PublicBaseUrl": r.url, "TenantLookupEnabled": "false", "Architecture": hostArch()}
+	// The tenant/domain check is on, as deployed, against the stand-in
+	// (Params may point it at the real identity platform instead).
+	params := map[string]string{"PublicBaseUrl": r.url, "TenantLookupEnabled": "true", "TenantLookupBaseUrl": r.dirURL, "Architecture": hostArch()}
 	for k, v := range r.cfg.Params {
 		params[k] = v
 	}
 	r.res, err = stack.Provision(ctx, awsCfg, r.tmpl, r.cfg.Prefix, params)
 	return err
 }
+
+// startDirectory serves the identity platform's stand-in on a port of its
+// own (loopback, any free port).
+func (r *Runner) startDirectory() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("identity platform stand-in: %w", err)
+	}
+	r.dir = identity.New()
+	r.dirURL = "http://" + ln.Addr().String()
+	r.dirSrv = &http.Server{Handler: r.dir, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = r.dirSrv.Serve(ln) }()
+	return nil
+}
+
+// Directory is the identity platform's stand-in (domain -> tenant).
+func (r *Runner) Directory() *identity.Directory { return r.dir }
+
+// DirectoryURL is the stand-in's base URL (the functions'
+// TENANT_LOOKUP_BASE_URL unless Params name another).
+func (r *Runner) DirectoryURL() string { return r.dirURL }
 
 func hostArch() string {
 	if out, err := exec.Command("uname", "-m").Output(); err == nil && strings.TrimSpace(string(out)) == "aarch64" {
@@ -395,6 +428,9 @@ func (r *Runner) Close() {
 			r.ln.Close()
 		}
 		r.wg.Wait()
+		if r.dirSrv != nil {
+			_ = r.dirSrv.Close()
+		}
 		for _, f := range r.functions {
 			f.Close()
 		}
@@ -422,6 +458,8 @@ func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case req.URL.Path == "/_local/emails" && req.Method == http.MethodGet:
 		r.emails(w, req)
+	case req.URL.Path == identity.LocalPrefix || strings.HasPrefix(req.URL.Path, identity.LocalPrefix+"/"):
+		r.dir.ServeLocal(w, req)
 	case req.URL.Path == "/_local/openapi.yaml" && req.Method == http.MethodGet:
 		w.Header().Set("Content-Type", "application/yaml")
 		http.ServeFile(w, req, filepath.Join(r.cfg.Root, "docs", "openapi.yaml"))

@@ -314,10 +314,13 @@ var iamActions = map[string][]string{
 
 // tablePartitions are store's constants that start a table partition key:
 // a function naming one reads or writes that partition.
-var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true, "store.idempPrefix": true}
+var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true, "store.idempPrefix": true, "store.declinedPrefix": true}
 
 const (
-	evidenceKeyFunc  = module + "/shared/evidence.Key"
+	evidenceKeyFunc = module + "/shared/evidence.Key"
+	// versionReadFunc reads one version of an evidence object (GetObject
+	// with VersionId), which IAM authorizes as s3:GetObjectVersion.
+	versionReadFunc  = module + "/shared/evidence.readVersion"
 	templateKeyConst = "evidence.TemplateKey"
 )
 
@@ -400,6 +403,9 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 				}
 				for _, p := range prefixes {
 					add(grant(a, "bucket:"+bucket+"/"+p, ""), reason)
+				}
+				if _, ok := r.Funcs[versionReadFunc]; ok && op == "s3:GetObject" {
+					add(grant("s3:GetObjectVersion", "bucket:"+bucket+"/evidence/*", ""), "reads the evidence version submit recorded: "+r.Why(op))
 				}
 				if a == "s3:GetObject" {
 					quoted := make([]string, len(prefixes))

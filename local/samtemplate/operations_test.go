@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/cpor-claims/claims/shared/finalize"
+	"github.com/cpor-claims/claims/shared/metrics"
 )
 
 // Every dead-letter queue has an alarm, notifying the optional alarm topic,
@@ -218,5 +221,30 @@ func TestMakefileBuilds(t *testing.T) {
 		if bp, _ := meta["BuildProperties"].(map[string]any); scalar(bp["TrimGoPath"]) != "true" {
 			t.Errorf("%s: Metadata.BuildProperties.TrimGoPath must be true (a plain sam build trims paths too)", f.ID)
 		}
+	}
+}
+
+// FinalizeFunction's failed decisions, which it counts itself in embedded
+// metric format (namespace metrics.Namespace, dimension Stage), have an
+// alarm on exactly that metric.
+func TestFinalizeDecisionFailedAlarm(t *testing.T) {
+	tm := load(t)
+	p := tm.Resources["FinalizeDecisionFailedAlarm"].Properties
+	if p == nil {
+		t.Fatal("no FinalizeDecisionFailedAlarm")
+	}
+	if scalar(p["Namespace"]) != metrics.Namespace || scalar(p["MetricName"]) != finalize.MetricDecisionFailed {
+		t.Errorf("alarm on %v/%v, want %s/%s", p["Namespace"], p["MetricName"], metrics.Namespace, finalize.MetricDecisionFailed)
+	}
+	dims := list(p["Dimensions"])
+	if len(dims) != 1 {
+		t.Fatalf("dimensions %v, want Stage only", dims)
+	}
+	d, _ := dims[0].(map[string]any)
+	if scalar(d["Name"]) != "Stage" || scalar(d["Value"].(map[string]any)["Ref"]) != "Stage" {
+		t.Errorf("dimension %v, want Stage = !Ref Stage", d)
+	}
+	if scalar(p["Statistic"]) != "Sum" || scalar(p["ComparisonOperator"]) != "GreaterThanThreshold" {
+		t.Errorf("alarm %v", p)
 	}
 }

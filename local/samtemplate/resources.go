@@ -30,6 +30,8 @@ type Queue struct {
 type Bucket struct {
 	ID   string
 	CORS []CORSRule
+	// Versioned: VersioningConfiguration Status Enabled.
+	Versioned bool
 }
 
 // CORSRule is one bucket CORS rule (origins unresolved).
@@ -108,6 +110,9 @@ func (t *Template) Buckets() []Bucket {
 	for _, id := range t.OfType("AWS::S3::Bucket") {
 		p := t.Resources[id].Properties
 		b := Bucket{ID: id}
+		if v, ok := p["VersioningConfiguration"].(map[string]any); ok && scalar(v["Status"]) == "Enabled" {
+			b.Versioned = true
+		}
 		if cors, ok := p["CorsConfiguration"].(map[string]any); ok {
 			rules, _ := cors["CorsRules"].([]any)
 			for _, r := range rules {

@@ -127,6 +127,7 @@ var AWSOnly = map[string]string{
 	"AWS::Logs::LogGroup":             "function output goes to the runner's log",
 	"AWS::IAM::Role":                  "the emulators do not enforce IAM (functions run with the local stack's credentials); local/samtemplate's iam_test.go checks each role against the code instead",
 	"AWS::CloudWatch::Alarm":          "no CloudWatch locally; the DLQs themselves are created",
+	"AWS::Logs::MetricFilter":         "no CloudWatch Logs locally (the runner logs to its own output); the access log's 429 count is AWS's",
 	"AWS::S3::BucketPolicy":           "TLS-only access: the emulators are reached over plain HTTP on loopback (and LocalStack does not enforce bucket policies)",
 }
 
@@ -186,6 +187,14 @@ func keySchema(hash, rng string) []ddbtypes.KeySchemaElement {
 func createBucket(ctx context.Context, s3c *s3.Client, name string, b samtemplate.Bucket, refs map[string]string) error {
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
 		return err
+	}
+	if b.Versioned {
+		// As the template's VersioningConfiguration: submit records each
+		// evidence object's version and validation reads exactly that one.
+		if _, err := s3c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &name,
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
+			return fmt.Errorf("bucket versioning: %w", err)
+		}
 	}
 	if len(b.CORS) == 0 {
 		return nil

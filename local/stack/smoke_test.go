@@ -157,7 +157,7 @@ func TestS3EnforcesThePresignedPostPolicy(t *testing.T) {
 	if err != nil || obj.Size != int64(len(pdf)) || obj.ContentType != "application/pdf" {
 		t.Fatalf("stored object %+v %v", obj, err)
 	}
-	head, err := b.Head(ctx, key, evidence.SniffLen)
+	head, err := b.Head(ctx, key, obj.VersionID, evidence.SniffLen)
 	if err != nil || !evidence.Matches("application/pdf", head) || evidence.Matches("image/png", head) {
 		t.Fatalf("head %q %v", head, err)
 	}

@@ -151,6 +151,8 @@ func toProblem(err error) error {
 		return problem(http.StatusUnprocessableEntity, "invalid_input", "Invalid input", "One or more values break a rule.", ve.Errors...)
 	case errors.Is(err, store.ErrNotFound):
 		return problem(http.StatusNotFound, "not_found", "Not found", "No such claim.")
+	case errors.Is(err, service.ErrNotYourMPN):
+		return problem(http.StatusForbidden, "forbidden", "Forbidden", "The claim's MPN ID is not one of the MPN IDs your token carries (mpn_ids).")
 	case errors.Is(err, service.ErrForbidden):
 		return problem(http.StatusForbidden, "forbidden", "Forbidden", "Changing claims needs the IncentivesAdmin role.")
 	case errors.Is(err, claim.ErrLocked):
@@ -202,6 +204,10 @@ func idemKey(req events.APIGatewayV2HTTPRequest) (string, error) {
 	k := strings.TrimSpace(header(req, "idempotency-key"))
 	if k == "" || len(k) > 128 || !utf8.ValidString(k) || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		return "", badRequest(claim.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 128 visible ASCII characters"})
+	}
+	if strings.Contains(k, store.KeySeparator) {
+		// It becomes part of a table key, whose parts "#" separates.
+		return "", badRequest(claim.FieldError{Field: "Idempotency-Key", Message: "must not contain " + store.KeySeparator})
 	}
 	return k, nil
 }

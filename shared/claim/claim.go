@@ -105,6 +105,10 @@ type Evidence struct {
 	// its declared type); such a file is not checked again and does not
 	// count as proof: the partner uploads another and responds.
 	Invalid string `json:"invalid,omitempty"`
+	// VersionID is the storage version of the file as submitted (recorded
+	// when it is first seen uploaded): validation reads exactly that
+	// version, so an upload after submit changes nothing that was checked.
+	VersionID string `json:"versionId,omitempty"`
 }
 
 // StatusReason is a machine-readable reason for the current status.
@@ -123,6 +127,13 @@ const (
 	ReasonOptedOut             = "opted_out"
 	ReasonWithdrawn            = "withdrawn"
 	ReasonCustomerUnreachable  = "customer_unreachable"
+	// ReasonContactNotInTenant: the customer contact's email domain does
+	// not belong to the claimed tenant, so the notice would not reach the
+	// customer (v2).
+	ReasonContactNotInTenant = "contact_not_in_tenant"
+	// ReasonDeclinedRecently: the customer opted out of this partner's
+	// claim on the same tenant and product within the cool-down (v2).
+	ReasonDeclinedRecently = "customer_declined_recently"
 )
 
 // Claim is a customer-association claim. Its JSON form is the API's (API.md);

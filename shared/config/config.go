@@ -25,6 +25,9 @@ type Config struct {
 	ResendAfter      time.Duration
 	TenantLookup     bool
 	TenantLookupURL  string
+	// OptOutCoolDown: after an opt-out, the partner's new claims on the same
+	// tenant and products are rejected for this long (OPT_OUT_COOLDOWN_DAYS).
+	OptOutCoolDown time.Duration
 }
 
 // FromEnv reads the environment.
@@ -49,6 +52,11 @@ func FromEnv() (Config, error) {
 	if c.ResendAfter, err = time.ParseDuration(envOr("RESEND_AFTER", "90s")); err != nil || c.ResendAfter <= 0 {
 		return c, fmt.Errorf("RESEND_AFTER: want a positive duration, got %q", os.Getenv("RESEND_AFTER"))
 	}
+	days, err := strconv.Atoi(envOr("OPT_OUT_COOLDOWN_DAYS", "90"))
+	if err != nil || days < 0 || days > 3650 {
+		return c, fmt.Errorf("OPT_OUT_COOLDOWN_DAYS: want 0..3650, got %q", os.Getenv("OPT_OUT_COOLDOWN_DAYS"))
+	}
+	c.OptOutCoolDown = time.Duration(days) * 24 * time.Hour
 	if c.TenantLookup, err = strconv.ParseBool(envOr("TENANT_LOOKUP_ENABLED", "true")); err != nil {
 		return c, fmt.Errorf("TENANT_LOOKUP_ENABLED: %w", err)
 	}

@@ -21,8 +21,10 @@ import (
 // MaxSize is the largest evidence file accepted: 10 MiB.
 const MaxSize = 10 << 20
 
-// UploadTTL is how long a presigned upload stays valid.
-const UploadTTL = 15 * time.Minute
+// UploadTTL is how long a presigned upload stays valid: short, since a
+// still-valid upload can replace the object (a new version; what was
+// submitted is pinned by its version id either way).
+const UploadTTL = 5 * time.Minute
 
 // AllowedTypes are the evidence content types accepted (PDF, PNG, JPEG, DOCX).
 var AllowedTypes = map[string]string{
@@ -106,6 +108,9 @@ func (b *Bucket) PresignUpload(ctx context.Context, key, contentType string, siz
 type Object struct {
 	Size        int64
 	ContentType string
+	// VersionID is the object's version (the bucket is versioned); empty
+	// where storage keeps no versions.
+	VersionID string
 }
 
 // ErrMissing: no object under the key.
@@ -127,7 +132,16 @@ func (b *Bucket) Stat(ctx context.Context, key string) (Object, error) {
 		}
 		return Object{}, fmt.Errorf("head %s: %w", key, err)
 	}
-	return Object{Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType)}, nil
+	return Object{Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType), VersionID: version(out.VersionId)}, nil
+}
+
+// version is a version id as S3 reports it; "null" (an object written
+// before versioning was enabled) names no version to pin.
+func version(v *string) string {
+	if s := aws.ToString(v); s != "null" {
+		return s
+	}
+	return ""
 }
 
 // maxDeleteKeys is how many keys one DeleteObjects request takes.
@@ -158,11 +172,21 @@ func (b *Bucket) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-// Head reads the first n bytes of an object (to check its real type).
-func (b *Bucket) Head(ctx context.Context, key string, n int) ([]byte, error) {
-	out, err := b.api.GetObject(ctx, &s3.GetObjectInput{
-		Bucket: &b.name, Key: &key, Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1)),
-	})
+// Head reads the first n bytes of an object (to check its real type): of
+// version versionID when given (what submit recorded; IAM
+// s3:GetObjectVersion), so a later upload to the key changes nothing that
+// is checked. A version that is gone is ErrMissing.
+func (b *Bucket) Head(ctx context.Context, key, versionID string, n int) ([]byte, error) {
+	return readVersion(ctx, b.api, b.name, key, versionID, n)
+}
+
+// readVersion is Head's GetObject, of one version when versionID is set.
+func readVersion(ctx context.Context, api API, bucket, key, versionID string, n int) ([]byte, error) {
+	in := &s3.GetObjectInput{Bucket: &bucket, Key: &key, Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1))}
+	if versionID != "" {
+		in.VersionId = &versionID
+	}
+	out, err := api.GetObject(ctx, in)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, ErrMissing
@@ -180,7 +204,7 @@ func isNotFound(err error) bool {
 		return true
 	}
 	var ae smithy.APIError
-	return errors.As(err, &ae) && (ae.ErrorCode() == "NotFound" || ae.ErrorCode() == "NoSuchKey")
+	return errors.As(err, &ae) && (ae.ErrorCode() == "NotFound" || ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NoSuchVersion")
 }
 
 // isForbidden: S3 refused the request (403). For a HEAD the SDK has only the

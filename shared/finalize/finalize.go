@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/metrics"
 	"github.com/cpor-claims/claims/shared/notice"
 	"github.com/cpor-claims/claims/shared/queue"
 	"github.com/cpor-claims/claims/shared/store"
@@ -42,19 +43,54 @@ type Finalizer struct {
 	// item are decided one after another, in deadline order, so the
 	// earliest deadline still takes a contested workload first.
 	Concurrency int
+	// Metrics counts decisions that failed (FinalizeDecisionFailed); nil
+	// counts nothing.
+	Metrics *metrics.EMF
+	// RetryAfter is how far a failed decision's due time is pushed back
+	// (default DefaultRetryAfter): the run goes on with the others and a
+	// later run tries it again.
+	RetryAfter time.Duration
+	// Stage is the deploy stage (env STAGE). Only on the "local" stage does
+	// an event's time count whatever it says (tests move the clock through
+	// it); elsewhere a run uses the earlier of the event's time and the
+	// wall clock plus MaxEventAhead, so an invocation with a far-future
+	// time cannot end anyone's opt-out window early.
+	Stage string
+	// GroupItems bounds the items of one decision group's transaction
+	// (default and most: store.MaxGroupItems).
+	GroupItems int
 }
+
+// LocalStage is the stage of make run, make test and sam local.
+const LocalStage = "local"
+
+// MaxEventAhead is how far ahead of the wall clock an event's time may be
+// outside the local stage (EventBridge Scheduler's own delivery is never
+// ahead; this leaves room for clock skew).
+const MaxEventAhead = 5 * time.Minute
+
+// DefaultRetryAfter is how long a claim whose decision failed waits before
+// a run tries it again.
+const DefaultRetryAfter = 10 * time.Minute
+
+// MetricDecisionFailed counts decisions that failed for a reason other than
+// a lost race (template.yaml's FinalizeDecisionFailedAlarm watches it).
+const MetricDecisionFailed = "FinalizeDecisionFailed"
 
 // DefaultConcurrency is how many claims a run decides at once by default.
 const DefaultConcurrency = 16
 
 // Result counts what one run did.
 type Result struct {
-	Approved int  `json:"approved"`
-	Rejected int  `json:"rejected"`
-	Requeued int  `json:"requeued"`
-	Notified int  `json:"notified"` // partner notices sent late
-	Skipped  int  `json:"skipped"`
-	Partial  bool `json:"partial"`
+	Approved int `json:"approved"`
+	Rejected int `json:"rejected"`
+	Requeued int `json:"requeued"`
+	Notified int `json:"notified"` // partner notices sent late
+	Skipped  int `json:"skipped"`
+	// Failed decisions were logged, counted and pushed back on the due
+	// index; the run went on.
+	Failed  int  `json:"failed"`
+	Partial bool `json:"partial"`
 }
 
 // outcome is what deciding one claim did.
@@ -66,6 +102,7 @@ const (
 	rejected
 	requeued
 	notified
+	failed
 )
 
 func (r *Result) add(o outcome) {
@@ -78,6 +115,8 @@ func (r *Result) add(o outcome) {
 		r.Requeued++
 	case notified:
 		r.Notified++
+	case failed:
+		r.Failed++
 	default:
 		r.Skipped++
 	}
@@ -110,15 +149,28 @@ func (e Event) Now() time.Time {
 }
 
 // Handle runs once. "Now" is the event's time (the schedule's firing time),
-// so tests move the clock through the event. An event without one (an
-// empty test invocation) runs at the wall clock, and says so.
+// so tests move the clock through the event on the local stage; on any
+// other stage no later than the wall clock plus MaxEventAhead. An event
+// without a time (an empty test invocation) runs at the wall clock, and
+// says so.
 func (f *Finalizer) Handle(ctx context.Context, ev Event) (Result, error) {
+	return f.Run(ctx, f.now(ctx, ev))
+}
+
+// now is the moment a run decides at (Handle).
+func (f *Finalizer) now(ctx context.Context, ev Event) time.Time {
 	now := ev.Now()
+	wall := f.Clock().UTC()
 	if now.IsZero() {
-		now = f.Clock().UTC()
-		f.Log.WarnContext(ctx, "finalize event carries no scheduledTime or time: running at the wall clock", "now", now)
+		f.Log.WarnContext(ctx, "finalize event carries no scheduledTime or time: running at the wall clock", "now", wall)
+		return wall
 	}
-	return f.Run(ctx, now)
+	if f.Stage != LocalStage && now.After(wall.Add(MaxEventAhead)) {
+		f.Log.WarnContext(ctx, "finalize event's time is ahead of the wall clock: running at the wall clock plus the allowed skew",
+			"eventTime", now, "now", wall.Add(MaxEventAhead))
+		return wall.Add(MaxEventAhead)
+	}
+	return now
 }
 
 // Run decides what is due at now. It stops starting decisions once the
@@ -149,7 +201,7 @@ func (f *Finalizer) Run(ctx context.Context, now time.Time) (Result, error) {
 		return res, err
 	}
 	f.Log.InfoContext(ctx, "finalize run", "approved", res.Approved, "rejected", res.Rejected, "requeued", res.Requeued,
-		"notified", res.Notified, "skipped", res.Skipped)
+		"notified", res.Notified, "skipped", res.Skipped, "failed", res.Failed)
 	return res, nil
 }
 
@@ -160,41 +212,148 @@ func (f *Finalizer) margin() time.Duration {
 	return 5 * time.Second
 }
 
-// decidePage decides a page of due claims, up to Concurrency at once, each
-// group of claims sharing an association item in order. It returns the
-// first error (after the decisions under way end), or runCtx's error when
-// the run's time is up.
+// decidePage decides a page of due claims. Approvals and rejections are
+// group-committed (DESIGN.md "Finalize: group commit"): many decisions per
+// TransactWriteItems, up to Concurrency groups at once, never two decisions
+// on one association partition in one round, so claims of the page that
+// share a unit are decided one round after another in deadline order and
+// the earliest deadline still takes a contested workload. Re-queues and
+// late partner notices are not transactions and run beside them. It
+// returns runCtx's error when the run's time is up, or the function's
+// context's error.
 func (f *Finalizer) decidePage(ctx, runCtx context.Context, page []*claim.Claim, now time.Time, res *Result) error {
 	n := f.Concurrency
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		sem      = make(chan struct{}, n)
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		sem     = make(chan struct{}, n)
+		mailSem = make(chan struct{}, n)
 	)
-	// The association items of the page's approvals, read at once: no
-	// read per claim (a stale one fails its version condition and is read
-	// again).
-	var approvable []*claim.Claim
+	record := func(o outcome) {
+		mu.Lock()
+		res.add(o)
+		mu.Unlock()
+	}
+	var decisions []*claim.Claim
 	for _, c := range page {
+		if runCtx.Err() != nil {
+			break
+		}
+		switch {
+		case approvableAt(c, now), lapsedAt(c, now):
+			decisions = append(decisions, c)
+		case c.Status == claim.StatusSubmitted, c.Status == claim.StatusPendingCustomer && c.CustomerNotifiedAt == nil,
+			claim.NeedsPartnerNotice(c) && c.PartnerNotifiedAt == nil:
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				record(f.decideAlone(ctx, c, now, nil))
+			}()
+		default:
+			record(skipped)
+		}
+	}
+	chains := contested(decisions)
+	for round := 0; runCtx.Err() == nil && ctx.Err() == nil; round++ {
+		var batch []*claim.Claim
+		for _, chain := range chains {
+			if round < len(chain) {
+				batch = append(batch, chain[round])
+			}
+		}
+		if len(batch) == 0 {
+			break
+		}
+		f.commitRound(ctx, runCtx, batch, now, sem, mailSem, record)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return runCtx.Err()
+}
+
+// groupItems is the most items a decision group writes.
+func (f *Finalizer) groupItems() int {
+	if f.GroupItems > 0 && f.GroupItems < store.MaxGroupItems {
+		return f.GroupItems
+	}
+	return store.MaxGroupItems
+}
+
+// decision is one claim's change in a group, and what it does when it
+// commits.
+type decision struct {
+	claim  *claim.Claim
+	change store.Change
+	o      outcome
+}
+
+// commitRound decides claims that share no association partition: the
+// units of their approvals read at once (no read per claim), their changes
+// packed into groups of at most groupItems items, the groups committed up
+// to Concurrency at once, then each committed decision's partner notice
+// sent and marked, many per transaction. A decision whose units changed
+// since they were read is decided again alone; a lost race is skipped; any
+// other failure is the failing claim's alone (failed).
+func (f *Finalizer) commitRound(ctx, runCtx context.Context, batch []*claim.Claim, now time.Time,
+	sem, mailSem chan struct{}, record func(outcome)) {
+	var approvable []*claim.Claim
+	for _, c := range batch {
 		if approvableAt(c, now) {
 			approvable = append(approvable, c)
 		}
 	}
 	known, err := f.Store.AssociationsOf(ctx, approvable)
 	if err != nil {
-		return err
+		// Each approval reads its own units instead (and fails alone).
+		f.Log.WarnContext(ctx, "association units of a page not read; each approval reads its own", "error", err)
+		known = nil
 	}
-	stopped := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return firstErr != nil || runCtx.Err() != nil
+	var (
+		wg     sync.WaitGroup
+		groups [][]decision
+		group  []decision
+		items  int
+	)
+	for _, c := range batch {
+		d, err := f.prepare(c, now, known)
+		if err != nil {
+			if store.IsLostRace(err) {
+				record(skipped)
+			} else {
+				record(f.failed(ctx, c, now, err))
+			}
+			continue
+		}
+		if d.change.Claim == nil {
+			// Its units were not read with the page: decided alone.
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				record(f.decideAlone(ctx, c, now, nil))
+			}()
+			continue
+		}
+		if items+d.change.Items() > f.groupItems() && len(group) > 0 {
+			groups = append(groups, group)
+			group, items = nil, 0
+		}
+		group = append(group, d)
+		items += d.change.Items()
 	}
-	for _, group := range contested(page) {
-		if stopped() {
+	if len(group) > 0 {
+		groups = append(groups, group)
+	}
+	for _, g := range groups {
+		if runCtx.Err() != nil {
 			break
 		}
 		sem <- struct{}{}
@@ -202,30 +361,158 @@ func (f *Finalizer) decidePage(ctx, runCtx context.Context, page []*claim.Claim,
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			for _, c := range group {
-				if stopped() {
-					return
-				}
-				o, err := f.decide(ctx, c, now, known)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if err == nil {
-					res.add(o)
-				}
-				mu.Unlock()
-				if err != nil {
-					return
-				}
+			f.commitGroup(ctx, g, now, mailSem, record)
+		}()
+	}
+	// The next round may touch these partitions: it waits for every
+	// decision of this one, those made alone included.
+	wg.Wait()
+}
+
+// prepare builds a claim's decision: an approval with its units' writes
+// (a rejection for a conflict when another partner holds one), or a
+// rejection for no response. A decision with no change (Claim nil) needs
+// its units read alone.
+func (f *Finalizer) prepare(c *claim.Claim, now time.Time, known *store.Holdings) (decision, error) {
+	if lapsedAt(c, now) {
+		ch, err := rejection(c, now, noResponse)
+		return decision{claim: c, change: ch, o: rejected}, err
+	}
+	next := *c
+	ev, err := claim.Apply(&next, claim.ActionApproved, system, now, nil)
+	if err != nil {
+		return decision{}, err
+	}
+	next.StatusReason = nil
+	ch, err := known.Approval(store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev})
+	switch {
+	case errors.Is(err, store.ErrAssociationHeld):
+		ch, err := rejection(c, now, conflictReason)
+		return decision{claim: c, change: ch, o: rejected}, err
+	case errors.Is(err, store.ErrAssociationChanged):
+		return decision{claim: c}, nil
+	case err != nil:
+		return decision{}, err
+	}
+	return decision{claim: c, change: ch, o: approved}, nil
+}
+
+// commitGroup commits one group, decides again alone each decision whose
+// units changed, and sends the committed decisions' partner notices.
+func (f *Finalizer) commitGroup(ctx context.Context, g []decision, now time.Time, mailSem chan struct{}, record func(outcome)) {
+	changes := make([]store.Change, len(g))
+	for i, d := range g {
+		changes[i] = d.change
+	}
+	errs := f.Store.CommitGroup(ctx, changes)
+	var committed []*claim.Claim
+	for i, err := range errs {
+		d := g[i]
+		switch {
+		case err == nil:
+			record(d.o)
+			committed = append(committed, d.change.Claim)
+		case errors.Is(err, store.ErrAssociationChanged):
+			record(f.decideAlone(ctx, d.claim, now, nil))
+		case store.IsLostRace(err):
+			// Decided meanwhile by another run, an opt-out or the
+			// partner: that change has its own outcome and event.
+			record(skipped)
+		case ctx.Err() != nil:
+			// The function's time is up: the claim is still due.
+		default:
+			record(f.failed(ctx, d.claim, now, err))
+		}
+	}
+	f.tellAll(ctx, committed, mailSem)
+}
+
+// tellAll sends the partner notices of committed decisions (up to
+// Concurrency emails at once across the run) and marks those sent, many
+// per transaction. A notice not sent or not marked stays due: a later run
+// sends it.
+func (f *Finalizer) tellAll(ctx context.Context, cs []*claim.Claim, mailSem chan struct{}) {
+	sent := make([]bool, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		if !claim.NeedsPartnerNotice(c) || c.PartnerNotifiedAt != nil {
+			continue
+		}
+		mailSem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-mailSem }()
+			if err := f.Mail.NotifyPartner(ctx, c); err != nil {
+				f.Log.ErrorContext(ctx, "partner notice not sent; the scheduled run sends it later", "claimId", c.ID, "error", err)
+				return
 			}
+			sent[i] = true
 		}()
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	var mark []*claim.Claim
+	for i, c := range cs {
+		if sent[i] {
+			mark = append(mark, c)
+		}
 	}
-	return runCtx.Err()
+	for i, err := range f.Store.MarkPartnersNotified(ctx, mark, f.Clock()) {
+		if err != nil && !errors.Is(err, store.ErrVersionConflict) {
+			f.Log.ErrorContext(ctx, "partner notice sent but not marked; it may be sent again", "claimId", mark[i].ID, "error", err)
+		}
+	}
+}
+
+var (
+	noResponse = claim.StatusReason{Code: claim.ReasonNoResponse,
+		Message: "No response to the request for more information within five business days."}
+	conflictReason = claim.StatusReason{Code: claim.ReasonConflict,
+		Message: "Another partner was associated with one or more of these workloads or subscriptions first."}
+)
+
+// rejection is the change that rejects c for reason.
+func rejection(c *claim.Claim, now time.Time, reason claim.StatusReason) (store.Change, error) {
+	next := *c
+	ev, err := claim.Apply(&next, claim.ActionRejected, system, now, map[string]string{"reason": reason.Code})
+	if err != nil {
+		return store.Change{}, err
+	}
+	next.StatusReason = &reason
+	return store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, nil
+}
+
+// decideAlone decides one claim with its own transaction (and reads):
+// re-queues, late notices, and decisions that must be made again.
+func (f *Finalizer) decideAlone(ctx context.Context, c *claim.Claim, now time.Time, known *store.Holdings) outcome {
+	o, err := f.decide(ctx, c, now, known)
+	if err != nil {
+		if ctx.Err() != nil {
+			return skipped
+		}
+		return f.failed(ctx, c, now, err)
+	}
+	return o
+}
+
+// failed handles a decision that failed for a reason other than a lost
+// race: logged with the claim's id, counted (FinalizeDecisionFailed), and
+// the claim's due time pushed back under its version, so the run goes on
+// with the others and a later run tries it again.
+func (f *Finalizer) failed(ctx context.Context, c *claim.Claim, now time.Time, err error) outcome {
+	f.Log.ErrorContext(ctx, "finalize decision failed; the claim is tried again by a later run", "claimId", c.ID,
+		"status", c.Status, "error", err)
+	if merr := f.Metrics.Count(MetricDecisionFailed, 1, map[string]string{"claimId": c.ID}); merr != nil {
+		f.Log.ErrorContext(ctx, "metric not written", "claimId", c.ID, "error", merr)
+	}
+	retry := f.RetryAfter
+	if retry <= 0 {
+		retry = DefaultRetryAfter
+	}
+	if derr := f.Store.Defer(ctx, c, now.Add(retry)); derr != nil && !errors.Is(derr, store.ErrVersionConflict) {
+		f.Log.ErrorContext(ctx, "failed decision not pushed back; the next run tries it again", "claimId", c.ID, "error", derr)
+	}
+	return failed
 }
 
 // contested splits a page into groups of claims linked by a shared
@@ -275,6 +562,11 @@ func approvableAt(c *claim.Claim, now time.Time) bool {
 		c.OptOutDeadline != nil && !now.Before(*c.OptOutDeadline)
 }
 
+// lapsedAt: NeedsInfo, and the respond-by date passed at now.
+func lapsedAt(c *claim.Claim, now time.Time) bool {
+	return c.Status == claim.StatusNeedsInfo && c.RespondBy != nil && !now.Before(*c.RespondBy)
+}
+
 func (f *Finalizer) decide(ctx context.Context, c *claim.Claim, now time.Time, known *store.Holdings) (outcome, error) {
 	var o outcome
 	var err error
@@ -284,9 +576,9 @@ func (f *Finalizer) decide(ctx context.Context, c *claim.Claim, now time.Time, k
 		o, err = f.requeue(ctx, c, now)
 	case approvableAt(c, now):
 		o, err = f.approve(ctx, c, now, known)
-	case c.Status == claim.StatusNeedsInfo && c.RespondBy != nil && !now.Before(*c.RespondBy):
-		o, err = f.reject(ctx, c, now, &claim.StatusReason{Code: claim.ReasonNoResponse,
-			Message: "No response to the request for more information within five business days."})
+	case lapsedAt(c, now):
+		reason := noResponse
+		o, err = f.reject(ctx, c, now, &reason)
 	case claim.NeedsPartnerNotice(c) && c.PartnerNotifiedAt == nil:
 		o, err = f.renotice(ctx, c, now)
 	}
@@ -332,8 +624,8 @@ func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time, 
 	next.StatusReason = nil
 	err = f.Store.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, known)
 	if errors.Is(err, store.ErrAssociationHeld) {
-		return f.reject(ctx, c, now, &claim.StatusReason{Code: claim.ReasonConflict,
-			Message: "Another partner was associated with one or more of these workloads or subscriptions first."})
+		reason := conflictReason
+		return f.reject(ctx, c, now, &reason)
 	}
 	if err != nil {
 		return skipped, err

@@ -1,20 +1,29 @@
 package finalize_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/claim/claimtest"
 	"github.com/cpor-claims/claims/shared/finalize"
+	"github.com/cpor-claims/claims/shared/metrics"
 	"github.com/cpor-claims/claims/shared/queue"
 	"github.com/cpor-claims/claims/shared/store"
 )
@@ -136,18 +145,127 @@ func TestDecidesWhatIsDueAndNothingElse(t *testing.T) {
 	}
 }
 
+// A failed SendMessage is one failed decision: counted, pushed back on the
+// due index, and retried by a later run.
 func TestFailedRequeueIsRetriedNextRun(t *testing.T) {
 	st, jobs, f := setup(t)
 	stuck := seed(t, st, "p1", "10000000-0000-4000-8000-000000000002", "teams", time.Time{}, claim.ActionSubmitted)
 	jobs.fail = errors.New("sqs down")
-	if _, err := f.Run(context.Background(), t0); err == nil {
-		t.Fatal("a failed SendMessage must fail the run")
+	if res, err := f.Run(context.Background(), t0); err != nil || res.Failed != 1 || res.Requeued != 0 {
+		t.Fatalf("run with SQS down: %+v %v, want one failed decision", res, err)
 	}
 	jobs.fail = nil
-	res, err := f.Run(context.Background(), t0)
+	if res, err := f.Run(context.Background(), t0); err != nil || res.Requeued+res.Failed != 0 {
+		t.Fatalf("pushed back, so not due at once: %+v %v", res, err)
+	}
+	res, err := f.Run(context.Background(), t0.Add(finalize.DefaultRetryAfter))
 	if err != nil || res.Requeued != 1 || jobs.jobs[0].ClaimID != stuck.ID {
 		t.Fatalf("retry: %+v %v %+v", res, err, jobs.jobs)
 	}
+}
+
+// failingDB is DynamoDB Local with every transaction that writes one
+// chosen claim failing, as an item DynamoDB cannot write would.
+type failingDB struct {
+	store.DB
+	bad atomic.Value // claim id
+}
+
+func (d *failingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	bad, _ := d.bad.Load().(string)
+	for _, it := range in.TransactItems {
+		if it.Put != nil && bad != "" {
+			if pk, ok := it.Put.Item["pk"].(*types.AttributeValueMemberS); ok && pk.Value == "CLAIM#"+bad {
+				return nil, &smithy.GenericAPIError{Code: "InternalServerError", Message: "injected: this claim cannot be written"}
+			}
+		}
+	}
+	return d.DB.TransactWriteItems(ctx, in, o...)
+}
+
+// One claim whose decision fails on every run does not stop finalize: three
+// runs in a row decide all the others, and each logs the failure with the
+// claim's id, counts it (CloudWatch EMF) and pushes the claim back.
+func TestOneBadClaimCannotStopFinalize(t *testing.T) {
+	res := testenv.Provision(t)
+	db := &failingDB{DB: awsclient.DynamoDB(testenv.AWSConfig(t))}
+	st := store.New(db, res.TableName, store.WithDueShards(4))
+	var emf, logs bytes.Buffer
+	var logMu sync.Mutex
+	f := &finalize.Finalizer{Store: st, Jobs: &recorder{}, Mail: noMail{}, Clock: time.Now, PageSize: 7,
+		Log:     slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &logMu}, nil)),
+		Metrics: &metrics.EMF{W: &emf, Dimensions: map[string]string{"Stage": "test"}, Clock: time.Now}}
+	// The bad claim has the earliest deadline: it is the first decided.
+	bad := seed(t, st, "p-bad", "50000000-0000-4000-8000-000000000000", "teams", t0.Add(-48*time.Hour), toPending...)
+	db.bad.Store(bad.ID)
+	now := t0
+	for run := range 3 {
+		var others []string
+		for i := range 10 {
+			tenant := fmt.Sprintf("5%07d-0000-4000-8000-%012d", run, i)
+			others = append(others, seed(t, st, "p1", tenant, "teams", now.Add(-time.Minute), toPending...).ID)
+		}
+		r, err := f.Run(context.Background(), now)
+		if err != nil || r.Approved != len(others) || r.Failed != 1 {
+			t.Fatalf("run %d: %+v %v, want %d approved and the bad claim failed", run, r, err, len(others))
+		}
+		for _, id := range others {
+			if s, _ := status(t, st, id); s != claim.StatusApproved {
+				t.Fatalf("run %d: claim %s is %s", run, id, s)
+			}
+		}
+		if s, _ := status(t, st, bad.ID); s != claim.StatusPendingCustomer {
+			t.Fatalf("run %d: the bad claim is %s", run, s)
+		}
+		// Pushed back: a run at the same moment does not try it again.
+		if r, err := f.Run(context.Background(), now); err != nil || r.Failed != 0 {
+			t.Fatalf("run %d again: %+v %v, want the bad claim pushed back", run, r, err)
+		}
+		now = now.Add(finalize.DefaultRetryAfter)
+	}
+	var records int
+	for _, line := range strings.Split(strings.TrimSpace(emf.String()), "\n") {
+		var rec struct {
+			AWS struct {
+				CloudWatchMetrics []struct {
+					Namespace  string
+					Dimensions [][]string
+					Metrics    []struct{ Name, Unit string }
+				}
+			} `json:"_aws"`
+			Failed  int    `json:"FinalizeDecisionFailed"`
+			ClaimID string `json:"claimId"`
+			Stage   string
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("EMF line %q: %v", line, err)
+		}
+		m := rec.AWS.CloudWatchMetrics
+		if len(m) != 1 || m[0].Namespace != "CporClaims" || len(m[0].Metrics) != 1 || m[0].Metrics[0].Name != finalize.MetricDecisionFailed ||
+			m[0].Metrics[0].Unit != "Count" || fmt.Sprint(m[0].Dimensions) != "[[Stage]]" || rec.Failed != 1 || rec.ClaimID != bad.ID || rec.Stage != "test" {
+			t.Fatalf("EMF record %s", line)
+		}
+		records++
+	}
+	if records != 3 {
+		t.Fatalf("%d EMF records, want one per run", records)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if n := strings.Count(logs.String(), `"claimId":"`+bad.ID+`"`); n < 3 {
+		t.Fatalf("the failure is logged with the claim id %d times, want 3:\n%s", n, logs.String())
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func TestFirstFinalizedWinsTheWorkload(t *testing.T) {
@@ -257,7 +375,10 @@ func TestStopsInTheMiddleOfAPage(t *testing.T) {
 	}
 	// Each decision takes 100 ms; the run has 350 ms before its margin,
 	// and the margin (300 ms) leaves the decision under way time to end.
+	// One decision per group, so that the run's time ends between groups
+	// of its one page.
 	f.PageSize, f.Concurrency, f.Margin, f.Mail = 100, 1, 300*time.Millisecond, slowMail{100 * time.Millisecond}
+	f.GroupItems = 3
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond+350*time.Millisecond)
 	defer cancel()
 	res, err := f.Run(ctx, t0)
@@ -320,4 +441,174 @@ func TestAPartnerNoticeNotSentIsSentLater(t *testing.T) {
 	if err != nil || res.Notified+res.Approved+res.Rejected+res.Requeued != 0 || len(m.sent) != 1 {
 		t.Fatalf("the notice is sent again: %+v %v, sent %v", res, err, m.sent)
 	}
+}
+
+// Outside the local stage an invocation with a far-future time cannot end
+// an opt-out window early: the run uses the wall clock plus five minutes at
+// most. On the local stage the event's time moves the clock (the runner's
+// invocation endpoint, the tests).
+func TestEventTimeIsTrustedOnlyOnTheLocalStage(t *testing.T) {
+	st, _, f := setup(t)
+	wall := t0
+	f.Clock = func() time.Time { return wall }
+	tenant := "60000000-0000-4000-8000-00000000000%d"
+	inSkew := seed(t, st, "p1", fmt.Sprintf(tenant, 1), "teams", wall.Add(4*time.Minute), toPending...)
+	tomorrow := seed(t, st, "p1", fmt.Sprintf(tenant, 2), "teams", wall.Add(24*time.Hour), toPending...)
+	future := finalize.Event{ScheduledTime: wall.Add(30 * 24 * time.Hour)}
+
+	for _, stage := range []string{"prod", "dev", ""} {
+		f.Stage = stage
+		if _, err := f.Handle(context.Background(), future); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := status(t, st, tomorrow.ID); s != claim.StatusPendingCustomer {
+			t.Fatalf("stage %q: a far-future event decided a claim due tomorrow: %s", stage, s)
+		}
+	}
+	if s, _ := status(t, st, inSkew.ID); s != claim.StatusApproved {
+		t.Fatalf("a claim due within the allowed skew: %s", s)
+	}
+	// An envelope's time is held to the same bound.
+	f.Stage = "prod"
+	if res, err := f.Handle(context.Background(), finalize.Event{Time: wall.Add(48 * time.Hour)}); err != nil || res.Approved != 0 {
+		t.Fatalf("envelope time: %+v %v", res, err)
+	}
+	f.Stage = finalize.LocalStage
+	res, err := f.Handle(context.Background(), future)
+	if err != nil || res.Approved != 1 {
+		t.Fatalf("local stage: %+v %v, want the claim due tomorrow decided", res, err)
+	}
+	if s, _ := status(t, st, tomorrow.ID); s != claim.StatusApproved {
+		t.Fatalf("local stage: %s", s)
+	}
+}
+
+// countingDB counts TransactWriteItems calls and their items, and runs
+// before (once) ahead of the first one.
+type countingDB struct {
+	store.DB
+	mu     sync.Mutex
+	calls  int
+	items  []int
+	before func()
+}
+
+func (d *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	d.mu.Lock()
+	before := d.before
+	d.before = nil
+	d.calls++
+	d.items = append(d.items, len(in.TransactItems))
+	d.mu.Unlock()
+	if before != nil {
+		before()
+	}
+	return d.DB.TransactWriteItems(ctx, in, o...)
+}
+
+// A group in which one claim was opted out a moment before it committed is
+// cancelled by that claim's condition alone: the others are committed again
+// together, and the opted-out claim stays OptedOut, without an approval.
+func TestAGroupCommitsAroundAClaimOptedOutAMomentBefore(t *testing.T) {
+	res := testenv.Provision(t)
+	raw := awsclient.DynamoDB(testenv.AWSConfig(t))
+	db := &countingDB{DB: raw}
+	st := store.New(db, res.TableName, store.WithDueShards(4))
+	direct := store.New(raw, res.TableName, store.WithDueShards(4))
+	f := &finalize.Finalizer{Store: st, Jobs: &recorder{}, Mail: noMail{}, Clock: time.Now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PageSize: 100}
+	var ids []string
+	for i := range 20 {
+		ids = append(ids, seed(t, direct, "p1", fmt.Sprintf("70000000-0000-4000-8000-%012d", i), "teams", t0.Add(-time.Hour), toPending...).ID)
+	}
+	optedOut := ids[7]
+	db.before = func() {
+		// The customer opts out between the run's read and its commit.
+		c, err := direct.Get(context.Background(), optedOut)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		next := *c
+		ev, err := claim.Apply(&next, claim.ActionOptedOut, claim.Actor{Type: claim.ActorCustomer, ID: "customer"}, t0.Add(-time.Minute), nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		next.StatusReason = &claim.StatusReason{Code: claim.ReasonOptedOut, Message: "The customer opted out of the association."}
+		if err := direct.Commit(context.Background(), store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
+			t.Error(err)
+		}
+	}
+	r, err := f.Run(context.Background(), t0)
+	if err != nil || r.Approved != 19 || r.Skipped != 1 || r.Failed != 0 {
+		t.Fatalf("%+v %v, want 19 approved and the opted-out claim skipped", r, err)
+	}
+	for _, id := range ids {
+		want := claim.StatusApproved
+		if id == optedOut {
+			want = claim.StatusOptedOut
+		}
+		if s, _ := status(t, st, id); s != want {
+			t.Errorf("claim %s: %s, want %s", id, s, want)
+		}
+	}
+	evs, err := st.History(context.Background(), optedOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if e.Action == claim.ActionApproved {
+			t.Fatalf("the opted-out claim has an approval in its history: %+v", evs)
+		}
+	}
+	if units, err := st.Units(context.Background(), "70000000-0000-4000-8000-000000000007", "teams"); err != nil || len(units) != 0 {
+		t.Fatalf("the opted-out claim's workload: %+v %v", units, err)
+	}
+	// 20 decisions of 3 items: one group, cancelled; the 19 others again in
+	// one; their 19 partner notices marked in one more.
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if fmt.Sprint(db.items) != "[60 57 19]" {
+		t.Fatalf("transactions of %v items, want [60 57 19]", db.items)
+	}
+}
+
+// The guard of `make bench-check`: finalize commits its decisions many per
+// TransactWriteItems. Counted through an instrumented client on DynamoDB
+// Local: 100 due claims (approvals of 3 items, and rejections for no
+// response of 2) take a handful of transactions, not one per decision.
+func TestFinalizeGroupSize(t *testing.T) {
+	res := testenv.Provision(t)
+	raw := awsclient.DynamoDB(testenv.AWSConfig(t))
+	db := &countingDB{DB: raw}
+	st := store.New(db, res.TableName, store.WithDueShards(4))
+	direct := store.New(raw, res.TableName, store.WithDueShards(4))
+	f := &finalize.Finalizer{Store: st, Jobs: &recorder{}, Mail: noMail{}, Clock: time.Now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	const n = 100
+	for i := range n {
+		tenant := fmt.Sprintf("71000000-0000-4000-8000-%012d", i)
+		if i%4 == 0 {
+			seed(t, direct, "p1", tenant, "teams", t0.Add(-time.Hour), claim.ActionSubmitted, claim.ActionMoreInfoRequested)
+		} else {
+			seed(t, direct, "p1", tenant, "teams", t0.Add(-time.Hour), toPending...)
+		}
+	}
+	r, err := f.Run(context.Background(), t0)
+	if err != nil || r.Approved != n*3/4 || r.Rejected != n/4 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	decisions, largest := r.Approved+r.Rejected, 0
+	for _, it := range db.items {
+		largest = max(largest, it)
+	}
+	// Decisions and notice marks: at least 10 decisions per call on
+	// average, and full groups of at most 100 items.
+	if db.calls*10 > decisions || largest > store.MaxGroupItems || largest < store.MaxGroupItems-3 {
+		t.Fatalf("%d TransactWriteItems calls (items %v) for %d decisions: the group size fell back", db.calls, db.items, decisions)
+	}
+	t.Logf("%d decisions in %d TransactWriteItems calls (items %v)", decisions, db.calls, db.items)
 }

@@ -39,6 +39,10 @@ func PrincipalFrom(req events.APIGatewayV2HTTPRequest) (Principal, error) {
 	if p.Sub == "" || p.PartnerID == "" {
 		return Principal{}, Unauthorized("The token lacks sub or partner_id.")
 	}
+	if strings.Contains(p.PartnerID, "#") {
+		// The partner id is part of table keys, whose parts "#" separates.
+		return Principal{}, Unauthorized("The token's partner_id contains '#'.")
+	}
 	return p, nil
 }
 
@@ -58,17 +62,28 @@ func (p Principal) HasMPN(id string) bool { return id != "" && slices.Contains(p
 
 // ListClaim reads a list claim in any form it arrives in: the gateway's
 // "[a b]", JSON array text `["a","b"]` (numbers kept as written), or a
-// space- or comma-separated string. Empty items are dropped.
+// space- or comma-separated string. Empty items are dropped. A value that
+// looks like JSON (it starts with "[" or "{" and holds JSON's quotes,
+// commas, colons or brackets) but does not parse as an array of strings and
+// numbers grants nothing: it is never split into words some of which could
+// read as a role or an MPN ID.
 func ListClaim(s string) []string {
 	s = strings.TrimSpace(s)
 	if s == "" {
+		return nil
+	}
+	if strings.HasPrefix(s, "{") {
 		return nil
 	}
 	if strings.HasPrefix(s, "[") {
 		if out, ok := jsonList(s); ok {
 			return out
 		}
-		s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+		inner := strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+		if !strings.HasSuffix(s, "]") || strings.ContainsAny(inner, "\"'[]{},:") {
+			return nil // JSON-like, not JSON
+		}
+		s = inner // the gateway's [a b]
 	}
 	var out []string
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {

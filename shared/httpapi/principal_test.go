@@ -32,8 +32,16 @@ func TestListClaim(t *testing.T) {
 		{"1234567,7654321", []string{"1234567", "7654321"}},
 		{" 1234567 , 7654321 ", []string{"1234567", "7654321"}},
 		{"IncentivesAdmin", []string{"IncentivesAdmin"}},
-		{`["a" "b"]`, []string{"a", "b"}},  // not JSON: read as the gateway's form
-		{`[{"x":1}]`, []string{`{"x":1}`}}, // nonsense stays nonsense, but no panic
+		// JSON-like but not JSON (or not an array of strings and numbers):
+		// nothing, never the words inside.
+		{`["a" "b"]`, nil},
+		{`[{"x":1}]`, nil},
+		{`["Reader", IncentivesAdmin]`, nil},
+		{`["Reader"] IncentivesAdmin`, nil},
+		{`["Reader",`, nil},
+		{`[Reader, IncentivesAdmin`, nil},
+		{`{"roles":["IncentivesAdmin"]}`, nil},
+		{`[Reader IncentivesAdmin]`, []string{"Reader", "IncentivesAdmin"}}, // the gateway's form
 	}
 	for _, tt := range tests {
 		got := ListClaim(tt.in)
@@ -73,6 +81,7 @@ func TestPrincipalFrom(t *testing.T) {
 		"no partner_id":   withClaims(map[string]string{"sub": "u"}),
 		"empty partner":   withClaims(map[string]string{"sub": "u", "partner_id": ""}),
 		"other claim set": withClaims(map[string]string{"email": "a@b.c"}),
+		"key separator":   withClaims(map[string]string{"sub": "u", "partner_id": "p#IDEMP"}),
 	}
 	for name, req := range unauthorized {
 		_, err := PrincipalFrom(req)

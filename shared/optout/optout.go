@@ -46,6 +46,9 @@ type Handler struct {
 	Location *time.Location
 	Clock    func() time.Time
 	Log      *slog.Logger
+	// CoolDown is how long after an opt-out the partner's new claims on the
+	// same tenant and products are rejected (customer_declined_recently).
+	CoolDown time.Duration
 }
 
 type view struct {
@@ -54,6 +57,14 @@ type view struct {
 }
 
 var customer = claim.Actor{Type: claim.ActorCustomer, ID: "customer"}
+
+func productIDs(c *claim.Claim) []string {
+	out := make([]string, 0, len(c.Products))
+	for _, p := range c.Products {
+		out = append(out, p.ID)
+	}
+	return out
+}
 
 // Handle answers one request.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
@@ -103,7 +114,14 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			return h.fail(ctx, err), nil
 		}
 		next.StatusReason = &claim.StatusReason{Code: claim.ReasonOptedOut, Message: "The customer opted out of the association."}
-		err = h.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev})
+		// What the customer declined, in the same transaction: this partner,
+		// this tenant, these products, until the cool-down ends.
+		declined, err := h.Store.DeclinedOps(store.Declined{TenantID: c.Customer.TenantID, PartnerID: c.PartnerID, ClaimID: c.ID,
+			Products: productIDs(c), Until: now.Add(h.CoolDown)})
+		if err != nil {
+			return h.fail(ctx, err), nil
+		}
+		err = h.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: declined})
 		if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, claim.ErrInvalidTransition) {
 			continue // decided meanwhile (finalize, a double click): look again
 		}

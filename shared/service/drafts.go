@@ -120,7 +120,15 @@ func (s *Service) replay(ctx context.Context, caller Caller, idem *Idempotency, 
 		// The draft was discarded since: the key no longer replays anything.
 		return nil, fmt.Errorf("%w: the claim created with this key was discarded", ErrIdempotencyConflict)
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	if c.PartnerID != caller.PartnerID {
+		// The record is keyed by partner, so this takes a corrupted or
+		// forged record; a replay never hands out another partner's claim.
+		return nil, fmt.Errorf("%w: the key's record names a claim of another partner", ErrIdempotencyConflict)
+	}
+	return c, nil
 }
 
 // Update changes a Draft's fields: edit receives the current editable view
@@ -159,7 +167,7 @@ func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
 		return err
 	}
 	for attempt := 1; ; attempt++ {
-		c, err := s.get(ctx, caller, id)
+		c, err := s.getForWrite(ctx, caller, id)
 		if err != nil {
 			return err
 		}
@@ -328,7 +336,7 @@ func (s *Service) refreshUploads(ctx context.Context, c *claim.Claim, seen map[s
 		}
 		ev[i].Uploaded = a.obj.ContentType == ev[i].ContentType && a.obj.Size >= 1 && a.obj.Size <= ev[i].Size
 		if ev[i].Uploaded {
-			ev[i].Size = a.obj.Size
+			ev[i].Size, ev[i].VersionID = a.obj.Size, a.obj.VersionID
 		}
 	}
 	c.Evidence = ev

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,6 +26,9 @@ var (
 	ErrForbidden           = errors.New("forbidden")
 	ErrIdempotencyConflict = errors.New("idempotency key reused with another request")
 	ErrVersionMismatch     = errors.New("If-Match names another version")
+	// ErrNotYourMPN: the claim is the caller's partner's, but its MPN ID is
+	// not one of the caller's mpn_ids. It is an ErrForbidden.
+	ErrNotYourMPN = fmt.Errorf("%w: the claim's MPN ID is not one of yours", ErrForbidden)
 )
 
 // Caller is the authenticated partner user.
@@ -96,14 +100,38 @@ func backoff(ctx context.Context, attempt int) {
 }
 
 // NotFoundFirst returns the claim's ErrNotFound when id is not a claim of
-// the caller's partner, else err: an input error (a body, a query string)
-// is answered only about the caller's own claims, so a probe learns nothing
-// from it.
+// the caller's partner, ErrNotYourMPN when its MPN ID is not one of the
+// caller's, else err: an input error (a body, a query string) of a write is
+// answered only about claims the caller may change, so a probe learns
+// nothing from it (401, 403, 404, 403 for the MPN, then the body).
 func (s *Service) NotFoundFirst(ctx context.Context, caller Caller, id string, err error) error {
-	if _, gerr := s.get(ctx, caller, id); gerr != nil {
+	if _, gerr := s.getForWrite(ctx, caller, id); gerr != nil {
 		return gerr
 	}
 	return err
+}
+
+// getForWrite reads a claim the caller may change: its partner's
+// (ErrNotFound otherwise) and for one of the caller's MPN IDs
+// (ErrNotYourMPN otherwise).
+func (s *Service) getForWrite(ctx context.Context, caller Caller, id string) (*claim.Claim, error) {
+	c, err := s.get(ctx, caller, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := caller.mayWrite(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// mayWrite is nil when the claim's MPN ID is one of the caller's mpn_ids:
+// a user of a partner acts only for the partner locations its token names.
+func (c Caller) mayWrite(cl *claim.Claim) error {
+	if !slices.Contains(c.MPNIDs, cl.MPNID) {
+		return fmt.Errorf("claim %s: %w", cl.ID, ErrNotYourMPN)
+	}
+	return nil
 }
 
 // get reads a claim of the caller's partner; another partner's claim is not
@@ -138,7 +166,7 @@ func (c Caller) owns(cl *claim.Claim) error {
 func (s *Service) change(ctx context.Context, caller Caller, id string, ifMatch *int64,
 	fn func(c *claim.Claim) (claim.Event, []store.Op, error)) (*claim.Claim, error) {
 	for attempt := 1; ; attempt++ {
-		cur, err := s.get(ctx, caller, id)
+		cur, err := s.getForWrite(ctx, caller, id)
 		if err != nil {
 			return nil, err
 		}

@@ -74,9 +74,9 @@ var holderAttrs = []string{"partnerId", "claimId", "mpnId", "domain", "customerN
 
 func assocPK(partition string) string { return assocPrefix + partition }
 
-// errAssocChanged: a unit or its partition's guard changed between read and
-// write.
-var errAssocChanged = errors.New("association units changed")
+// ErrAssociationChanged: a unit or its partition's guard changed between
+// read and write (or was not read): read again and decide again.
+var ErrAssociationChanged = errors.New("association units changed")
 
 // unitItem is the item of a unit held by c.
 func unitItem(c *claim.Claim, k claim.AssociationKey, since time.Time) (map[string]types.AttributeValue, error) {
@@ -352,11 +352,32 @@ func (s *Store) ApproveKnown(ctx context.Context, ch Change, known *Holdings) er
 		attemptCh := ch
 		attemptCh.Ops = append(append([]Op(nil), ch.Ops...), ops...)
 		err = s.Commit(ctx, attemptCh)
-		if !errors.Is(err, errAssocChanged) {
+		if !errors.Is(err, ErrAssociationChanged) {
 			return err
 		}
 	}
 	return fmt.Errorf("claim %s: association units kept changing: %w", ch.Claim.ID, ErrVersionConflict)
+}
+
+// Approval is ch (the claim moved to Approved) with the writes that give
+// the claim its units as h has them, for a group commit (CommitGroup). It
+// fails with ErrAssociationHeld when another partner holds any of them, and
+// with ErrAssociationChanged when h lacks some of them (read them, or
+// approve alone with Approve).
+func (h *Holdings) Approval(ch Change) (Change, error) {
+	keys := claim.AssociationKeys(ch.Claim)
+	if !h.covers(keys) {
+		return ch, ErrAssociationChanged
+	}
+	if h.conflicting(keys, ch.Claim.PartnerID) {
+		return ch, fmt.Errorf("claim %s: %w", ch.Claim.ID, ErrAssociationHeld)
+	}
+	ops, err := h.approvalOps(ch.Claim, ch.Event.At)
+	if err != nil {
+		return ch, err
+	}
+	ch.Ops = append(append([]Op(nil), ch.Ops...), ops...)
+	return ch, nil
 }
 
 // approvalOps are the writes that give c its units, as of h: per partition,
@@ -405,7 +426,7 @@ func (h *Holdings) approvalOps(c *claim.Claim, since time.Time) ([]Op, error) {
 				put.ConditionExpression = aws.String("partnerId = :me")
 				put.ExpressionAttributeValues = map[string]types.AttributeValue{":me": str(c.PartnerID)}
 			}
-			subOps = append(subOps, Op{Item: types.TransactWriteItem{Put: put}, OnConditionFailed: errAssocChanged})
+			subOps = append(subOps, Op{Item: types.TransactWriteItem{Put: put}, OnConditionFailed: ErrAssociationChanged})
 		}
 		var wl map[string]types.AttributeValue
 		switch {
@@ -435,7 +456,7 @@ func (h *Holdings) approvalOps(c *claim.Claim, since time.Time) ([]Op, error) {
 			put.ConditionExpression = aws.String("version = :v")
 			put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(prev)}
 		}
-		ops = append(ops, Op{Item: types.TransactWriteItem{Put: put}, OnConditionFailed: errAssocChanged})
+		ops = append(ops, Op{Item: types.TransactWriteItem{Put: put}, OnConditionFailed: ErrAssociationChanged})
 		ops = append(ops, subOps...)
 	}
 	return ops, nil

@@ -99,13 +99,58 @@ func (s *Store) Get(ctx context.Context, id string) (*claim.Claim, error) {
 // evidence_added), a *claim.TransitionError (a transition from a status the
 // claim no longer has), or the failing op's own error.
 func (s *Store) Commit(ctx context.Context, ch Change) error {
-	item, err := s.claimItem(ch.Claim)
+	tx, err := s.changeItems(ch)
 	if err != nil {
 		return err
 	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+	if err == nil {
+		return nil
+	}
+	reasons, ok := cancellationReasons(err)
+	if !ok {
+		return fmt.Errorf("commit %s of claim %s: %w", ch.Event.Action, ch.Claim.ID, err)
+	}
+	if err := s.changeError(ch, reasons); err != nil {
+		return err
+	}
+	return fmt.Errorf("commit claim %s: %w", ch.Claim.ID, err)
+}
+
+// changeError says why a change's items were refused, from their
+// CancellationReasons (nil when none of them failed).
+func (s *Store) changeError(ch Change, reasons []types.CancellationReason) error {
+	for i, r := range reasons {
+		switch code := aws.ToString(r.Code); {
+		case code == "TransactionConflict":
+			return fmt.Errorf("claim %s: %w", ch.Claim.ID, ErrVersionConflict)
+		case code != "ConditionalCheckFailed":
+			continue
+		case i == 0:
+			return s.claimConditionError(ch, r.Item)
+		case i == 1:
+			// The event's key is the new version: someone else wrote it.
+			return fmt.Errorf("claim %s: %w", ch.Claim.ID, ErrVersionConflict)
+		default:
+			return opError(ch.Ops[i-2])
+		}
+	}
+	return nil
+}
+
+// Items is how many items the change's transaction writes.
+func (ch Change) Items() int { return 2 + len(ch.Ops) }
+
+// changeItems are the change's transaction items: the claim, guarded by
+// its expected status and version, the history event, and the ops.
+func (s *Store) changeItems(ch Change) ([]types.TransactWriteItem, error) {
+	item, err := s.claimItem(ch.Claim)
+	if err != nil {
+		return nil, err
+	}
 	evItem, err := eventItem(ch.Claim.ID, ch.Claim.Version, ch.Event)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cond := "#st = :st AND #v = :v"
 	if ch.Unnotified {
@@ -129,30 +174,7 @@ func (s *Store) Commit(ctx context.Context, ch Change) error {
 	for _, op := range ch.Ops {
 		tx = append(tx, s.withTable(op.Item))
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
-	if err == nil {
-		return nil
-	}
-	reasons, ok := cancellationReasons(err)
-	if !ok {
-		return fmt.Errorf("commit %s of claim %s: %w", ch.Event.Action, ch.Claim.ID, err)
-	}
-	for i, r := range reasons {
-		switch code := aws.ToString(r.Code); {
-		case code == "TransactionConflict":
-			return fmt.Errorf("claim %s: %w", ch.Claim.ID, ErrVersionConflict)
-		case code != "ConditionalCheckFailed":
-			continue
-		case i == 0:
-			return s.claimConditionError(ch, r.Item)
-		case i == 1:
-			// The event's key is the new version: someone else wrote it.
-			return fmt.Errorf("claim %s: %w", ch.Claim.ID, ErrVersionConflict)
-		default:
-			return opError(ch.Ops[i-2])
-		}
-	}
-	return fmt.Errorf("commit claim %s: %w", ch.Claim.ID, err)
+	return tx, nil
 }
 
 // claimConditionError says why the claim's guard failed, from the item as it

@@ -105,6 +105,13 @@ func (d *dueShard) head() string {
 // changes no status and records no event: this is plumbing, not a step of
 // the claim.
 func (s *Store) MarkRequeued(ctx context.Context, c *claim.Claim, now time.Time) error {
+	return s.Defer(ctx, c, now.Add(s.requeueAfter))
+}
+
+// Defer moves a claim's due time to until, under its status and version
+// (ErrVersionConflict when the claim changed): a decision that failed is
+// tried again by a later run instead of holding up this one.
+func (s *Store) Defer(ctx context.Context, c *claim.Claim, until time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.table,
 		Key:                      key(claimPK(c.ID), metaSK),
@@ -112,7 +119,7 @@ func (s *Store) MarkRequeued(ctx context.Context, c *claim.Claim, now time.Time)
 		ConditionExpression:      aws.String("#st = :st AND #v = :v"),
 		ExpressionAttributeNames: map[string]string{"#st": "status", "#v": "version"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":due": str(fmtKeyTime(now.Add(s.requeueAfter)) + "#" + c.ID),
+			":due": str(fmtKeyTime(until) + "#" + c.ID),
 			":st":  str(string(c.Status)),
 			":v":   num(c.Version),
 		},
@@ -122,7 +129,7 @@ func (s *Store) MarkRequeued(ctx context.Context, c *claim.Claim, now time.Time)
 		if errors.As(err, &ccf) {
 			return fmt.Errorf("claim %s: %w", c.ID, ErrVersionConflict)
 		}
-		return fmt.Errorf("mark requeued: %w", err)
+		return fmt.Errorf("defer claim %s: %w", c.ID, err)
 	}
 	return nil
 }

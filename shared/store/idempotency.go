@@ -23,9 +23,21 @@ type IdempotencyRecord struct {
 
 func idempPK(partnerID, key string) string { return idempPrefix + partnerID + "#" + key }
 
+// idempKeyParts refuses a partner id or an Idempotency-Key (partner input)
+// containing the key separator: "p#a"+"b" and "p"+"a#b" would name one item.
+func idempKeyParts(partnerID, key string) error {
+	if err := keyPart("partner id", partnerID); err != nil {
+		return err
+	}
+	return keyPart("Idempotency-Key", key)
+}
+
 // IdempotencyOp puts the record in the create's transaction. The key may be
 // reused once the previous record has expired (TTL deletion lags).
 func (s *Store) IdempotencyOp(r IdempotencyRecord, now time.Time) (Op, error) {
+	if err := idempKeyParts(r.PartnerID, r.Key); err != nil {
+		return Op{}, err
+	}
 	item, err := marshal(r)
 	if err != nil {
 		return Op{}, fmt.Errorf("marshal idempotency record: %w", err)
@@ -45,6 +57,9 @@ func (s *Store) IdempotencyOp(r IdempotencyRecord, now time.Time) (Op, error) {
 
 // GetIdempotency reads a live record; ErrNotFound when there is none.
 func (s *Store) GetIdempotency(ctx context.Context, partnerID, idemKey string, now time.Time) (*IdempotencyRecord, error) {
+	if err := idempKeyParts(partnerID, idemKey); err != nil {
+		return nil, err
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: key(idempPK(partnerID, idemKey), idempSK), ConsistentRead: aws.Bool(true),
 	})

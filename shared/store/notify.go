@@ -54,6 +54,19 @@ func (s *Store) MarkNotified(ctx context.Context, c *claim.Claim, at time.Time) 
 // ErrVersionConflict when the claim moved on or was marked already.
 func (s *Store) MarkPartnerNotified(ctx context.Context, c *claim.Claim, at time.Time) error {
 	at = at.UTC()
+	if _, err := s.db.UpdateItem(ctx, s.partnerNotifiedUpdate(c, at)); err != nil {
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return fmt.Errorf("claim %s: %w", c.ID, ErrVersionConflict)
+		}
+		return fmt.Errorf("mark partner notified: %w", err)
+	}
+	c.PartnerNotifiedAt = &at
+	return nil
+}
+
+// partnerNotifiedUpdate is the update that marks c's partner notice sent.
+func (s *Store) partnerNotifiedUpdate(c *claim.Claim, at time.Time) *dynamodb.UpdateItemInput {
 	marked := *c
 	marked.PartnerNotifiedAt = &at
 	in := &dynamodb.UpdateItemInput{
@@ -71,13 +84,5 @@ func (s *Store) MarkPartnerNotified(ctx context.Context, c *claim.Claim, at time
 		in.ExpressionAttributeValues[":duepk"] = str(dueShardPK(s.shardOf(c.ID)))
 		in.ExpressionAttributeValues[":due"] = str(fmtKeyTime(due) + "#" + c.ID)
 	}
-	if _, err := s.db.UpdateItem(ctx, in); err != nil {
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			return fmt.Errorf("claim %s: %w", c.ID, ErrVersionConflict)
-		}
-		return fmt.Errorf("mark partner notified: %w", err)
-	}
-	c.PartnerNotifiedAt = &at
-	return nil
+	return in
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -129,6 +130,10 @@ const (
 	idempSK       = "IDEMP"
 	partnerPrefix = "PARTNER#"
 	duePrefix     = "DUE#"
+	// declinedPrefix starts what a customer declined by opting out:
+	// DECLINED#<tenantId>#<partnerId> / PRODUCT#<productId> (issue 11).
+	declinedPrefix = "DECLINED#"
+	declinedSK     = "PRODUCT#"
 )
 
 func claimPK(id string) string { return claimPrefix + id }
@@ -144,3 +149,18 @@ func (s *Store) shardOf(id string) int {
 }
 
 func dueShardPK(shard int) string { return duePrefix + strconv.Itoa(shard) }
+
+// KeySeparator separates the parts of a key ("ASSOC#<tenant>#<product>").
+const KeySeparator = "#"
+
+// ErrKeyPart: a value that would become part of a key contains the key
+// separator (or nothing), so it could name another item's key.
+var ErrKeyPart = errors.New("value not allowed in a key")
+
+// keyPart refuses a key part that is empty or contains the separator.
+func keyPart(what, v string) error {
+	if v == "" || strings.Contains(v, KeySeparator) {
+		return fmt.Errorf("%s %q: %w", what, v, ErrKeyPart)
+	}
+	return nil
+}

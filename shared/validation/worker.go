@@ -25,7 +25,7 @@ import (
 
 // Evidence reads the first bytes of uploaded evidence.
 type Evidence interface {
-	Head(ctx context.Context, key string, n int) ([]byte, error)
+	Head(ctx context.Context, key, versionID string, n int) ([]byte, error)
 }
 
 // Tenants says which tenant a domain belongs to.
@@ -242,7 +242,7 @@ func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 		if !e.Usable() {
 			continue
 		}
-		head, err := w.Evidence.Head(ctx, evidence.Key(c.ID, e.ID), evidence.SniffLen)
+		head, err := w.Evidence.Head(ctx, evidence.Key(c.ID, e.ID), e.VersionID, evidence.SniffLen)
 		switch {
 		case errors.Is(err, evidence.ErrMissing):
 			invalid[e.ID] = "not found in storage"
@@ -265,14 +265,40 @@ func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 			Message: "No proof of execution was uploaded. Upload a statement of work or the PoE template signed by the customer."}}, nil
 	}
 	if w.Tenants != nil {
-		tid, err := w.Tenants.TenantOf(ctx, c.Customer.Domain)
-		switch {
-		case errors.Is(err, tenant.ErrUnknownDomain) || (err == nil && !strings.EqualFold(tid, c.Customer.TenantID)):
-			return outcome{action: claim.ActionRejected, reason: &claim.StatusReason{Code: claim.ReasonTenantDomainMismatch,
-				Message: fmt.Sprintf("The domain %s does not belong to tenant %s.", c.Customer.Domain, c.Customer.TenantID)}}, nil
-		case err != nil:
+		ok, err := w.inTenant(ctx, c.Customer.Domain, c.Customer.TenantID)
+		if err != nil {
 			return outcome{}, err
 		}
+		if !ok {
+			return outcome{action: claim.ActionRejected, reason: &claim.StatusReason{Code: claim.ReasonTenantDomainMismatch,
+				Message: fmt.Sprintf("The domain %s does not belong to tenant %s.", c.Customer.Domain, c.Customer.TenantID)}}, nil
+		}
+		// The opt-out notice goes to the customer contact: its address must
+		// be the customer's (its domain in the claimed tenant), or a partner
+		// could send the notice to a mailbox of its own.
+		contact := contactDomain(c)
+		if ok, err = w.inTenant(ctx, contact, c.Customer.TenantID); err != nil {
+			return outcome{}, err
+		}
+		if !ok {
+			return outcome{action: claim.ActionRejected, reason: &claim.StatusReason{Code: claim.ReasonContactNotInTenant,
+				Message: fmt.Sprintf("The customer contact's email domain %s does not belong to tenant %s: the customer must be notified at an address of its own organisation.", contact, c.Customer.TenantID)}}, nil
+		}
+	}
+	// No opt-out laundering: a customer that opted out of this partner's
+	// claim on these products is not asked again before the cool-down ends.
+	products := make([]string, 0, len(c.Products))
+	for _, p := range c.Products {
+		products = append(products, p.ID)
+	}
+	until, declined, err := w.Store.DeclinedUntil(ctx, c.Customer.TenantID, c.PartnerID, products, w.Clock())
+	if err != nil {
+		return outcome{}, err
+	}
+	if len(declined) > 0 {
+		return outcome{action: claim.ActionRejected, reason: &claim.StatusReason{Code: claim.ReasonDeclinedRecently,
+			Message: fmt.Sprintf("The customer opted out of this partner's claim on %s for tenant %s; a new claim on them is possible from %s.",
+				strings.Join(declined, ", "), c.Customer.TenantID, until.UTC().Format("2 January 2006 15:04 MST"))}}, nil
 	}
 	held, err := w.Store.HeldByOther(ctx, c)
 	if err != nil {
@@ -283,6 +309,35 @@ func (w *Worker) check(ctx context.Context, c *claim.Claim) (outcome, error) {
 			Message: "Another partner is already associated with one or more of these workloads or subscriptions."}}, nil
 	}
 	return outcome{action: claim.ActionCustomerNotified}, nil
+}
+
+// inTenant says whether domain belongs to tenant tid. A domain the identity
+// platform does not know belongs to none; an unavailable lookup is an
+// error (the job is retried), never a "no".
+func (w *Worker) inTenant(ctx context.Context, domain, tid string) (bool, error) {
+	if domain == "" {
+		return false, nil
+	}
+	got, err := w.Tenants.TenantOf(ctx, domain)
+	switch {
+	case errors.Is(err, tenant.ErrUnknownDomain):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return strings.EqualFold(got, tid), nil
+}
+
+// contactDomain is the domain of the customer contact's email, lower case.
+func contactDomain(c *claim.Claim) string {
+	if c.CustomerContact == nil {
+		return ""
+	}
+	at := strings.LastIndexByte(c.CustomerContact.Email, '@')
+	if at < 0 {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(c.CustomerContact.Email[at+1:]))
 }
 
 // notify moves the claim to PendingCustomer (or, again=true, renews the

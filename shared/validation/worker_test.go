@@ -74,6 +74,10 @@ func newFixture(t *testing.T) *fixture {
 		}
 		domain := strings.Split(strings.Trim(r.URL.Path, "/"), "/")[0]
 		tid, ok := f.tenants[domain]
+		if tid == lookupDown {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		if !ok {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"error":"invalid_tenant"}`)
@@ -91,6 +95,9 @@ func newFixture(t *testing.T) *fixture {
 
 var tenantSeq atomic.Int64
 
+// lookupDown as a domain's tenant makes the lookup answer 503 for it.
+const lookupDown = "down"
+
 // submitted stores a complete, submitted claim whose evidence holds body,
 // and whose domain the lookup maps to its tenant.
 func (f *fixture) submitted(partner string, body []byte, mutate ...func(*claim.Claim)) *claim.Claim {
@@ -99,8 +106,10 @@ func (f *fixture) submitted(partner string, body []byte, mutate ...func(*claim.C
 	tid := fmt.Sprintf("00000000-0000-4000-8000-%012d", tenantSeq.Add(1)+time.Now().UnixNano()%1e9)
 	c := claimtest.Complete(partner, tid, clock.Add(-48*time.Hour))
 	c.Customer.Domain = fmt.Sprintf("t%s.onmicrosoft.com", tid[len(tid)-12:])
-	c.CustomerContact.Email = "it-" + tid[len(tid)-12:] + "@contoso.example"
+	// The contact's address is at another domain of the same tenant.
+	c.CustomerContact.Email = "it-" + tid[len(tid)-12:] + "@mail." + c.Customer.Domain
 	f.tenants[c.Customer.Domain] = tid
+	f.tenants["mail."+c.Customer.Domain] = tid
 	for _, m := range mutate {
 		m(c)
 	}
@@ -108,14 +117,15 @@ func (f *fixture) submitted(partner string, body []byte, mutate ...func(*claim.C
 		f.t.Fatal(err)
 	}
 	for i, e := range c.Evidence {
-		_, err := f.s3.PutObject(ctx, &s3.PutObjectInput{
+		out, err := f.s3.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: aws.String(f.bucket.Name()), Key: aws.String(evidence.Key(c.ID, e.ID)),
 			Body: bytes.NewReader(body), ContentType: aws.String(e.ContentType),
 		})
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		c.Evidence[i].Uploaded = true
+		// As submit records it (the bucket is versioned, as in template.yaml).
+		c.Evidence[i].Uploaded, c.Evidence[i].VersionID = true, aws.ToString(out.VersionId)
 	}
 	next := *c
 	ev, err := claim.Apply(&next, claim.ActionSubmitted, claim.Actor{Type: claim.ActorPartner, ID: "user-1"}, clock.Add(-time.Hour), nil)
@@ -282,6 +292,112 @@ func TestMismatchedEvidenceNeedsInfo(t *testing.T) {
 	}
 }
 
+// What was submitted is what is validated: each evidence file is read at
+// the version submit recorded, so an upload to its key afterwards (a
+// presigned POST still valid) changes nothing that is checked, either way.
+func TestValidationReadsTheSubmittedVersion(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	overwrite := func(c *claim.Claim, body []byte) {
+		t.Helper()
+		out, err := f.s3.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(f.bucket.Name()), Key: aws.String(evidence.Key(c.ID, c.Evidence[0].ID)),
+			Body: bytes.NewReader(body), ContentType: aws.String(c.Evidence[0].ContentType),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := aws.ToString(out.VersionId); v == "" || v == c.Evidence[0].VersionID {
+			t.Fatalf("the evidence bucket is not versioned (version %q after %q)", v, c.Evidence[0].VersionID)
+		}
+	}
+	png := []byte("\x89PNG\r\n\x1a\nnot a pdf")
+	good := f.submitted("partner-a", claimtest.PDF)
+	overwrite(good, png) // a PDF was submitted; junk uploaded after submit
+	bad := f.submitted("partner-a", png)
+	overwrite(bad, claimtest.PDF) // junk was submitted; a PDF slipped in after
+	if failed := f.handle(message("m1", good), message("m2", bad)); len(failed) != 0 {
+		t.Fatalf("failed: %v", failed)
+	}
+	if got := f.get(good.ID); got.Status != claim.StatusPendingCustomer {
+		t.Fatalf("submitted PDF overwritten after submit: %s %+v, want PendingCustomer", got.Status, got.StatusReason)
+	}
+	if got := f.get(bad.ID); got.Status != claim.StatusNeedsInfo || got.StatusReason.Code != claim.ReasonEvidenceInvalid {
+		t.Fatalf("submitted junk replaced by a PDF after submit: %s %+v, want NeedsInfo evidence_invalid", got.Status, got.StatusReason)
+	}
+	// A recorded version that storage no longer has is missing, not another
+	// version's content.
+	gone := f.submitted("partner-a", claimtest.PDF)
+	overwrite(gone, claimtest.PDF)
+	if _, err := f.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(f.bucket.Name()),
+		Key: aws.String(evidence.Key(gone.ID, gone.Evidence[0].ID)), VersionId: aws.String(gone.Evidence[0].VersionID)}); err != nil {
+		t.Fatal(err)
+	}
+	f.handle(message("m3", gone))
+	if got := f.get(gone.ID); got.Status != claim.StatusNeedsInfo || got.Evidence[0].Invalid != "not found in storage" {
+		t.Fatalf("deleted submitted version: %s %+v", got.Status, got.Evidence)
+	}
+}
+
+// After a customer opts out of a partner's claim (the opt-out's
+// transaction records what it declined), that partner's new claims on the
+// same tenant and any of the same products are Rejected
+// (customer_declined_recently, naming the date the cool-down ends) until
+// it ends; another partner, or other products, are not.
+func TestDeclinedRecentlyIsRejectedUntilTheCoolDownEnds(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.submitted("partner-a", claimtest.PDF)
+	until := clock.Add(90 * 24 * time.Hour).Truncate(time.Second)
+	ops, err := f.store.DeclinedOps(store.Declined{TenantID: first.Customer.TenantID, PartnerID: "partner-a", ClaimID: first.ID,
+		Products: []string{"teams", "exchange-online"}, Until: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	optedOut := *first
+	ev, err := claim.Apply(&optedOut, claim.ActionCustomerNotified, claim.Actor{Type: claim.ActorSystem, ID: "validation"}, clock.Add(-time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Commit(ctx, store.Change{Claim: &optedOut, ExpectStatus: first.Status, ExpectVersion: first.Version, Event: ev, Ops: ops}); err != nil {
+		t.Fatal(err)
+	}
+	again := func(partner string, mutate ...func(*claim.Claim)) *claim.Claim {
+		return f.submitted(partner, claimtest.PDF, append([]func(*claim.Claim){func(c *claim.Claim) {
+			c.Customer, c.CustomerContact.Email = first.Customer, "x-"+c.ID+"@mail."+first.Customer.Domain
+		}}, mutate...)...)
+	}
+	same := again("partner-a")
+	overlap := again("partner-a", func(c *claim.Claim) {
+		c.Products = []claim.ProductRef{{ID: "exchange-online"}, {ID: "sharepoint-online"}}
+	})
+	otherPartner := again("partner-b")
+	otherProduct := again("partner-a", func(c *claim.Claim) { c.Products = []claim.ProductRef{{ID: "sharepoint-online"}} })
+	if failed := f.handle(message("m1", same), message("m2", overlap), message("m3", otherPartner), message("m4", otherProduct)); len(failed) != 0 {
+		t.Fatalf("failed: %v", failed)
+	}
+	for _, c := range []*claim.Claim{same, overlap} {
+		got := f.get(c.ID)
+		if got.Status != claim.StatusRejected || got.StatusReason.Code != claim.ReasonDeclinedRecently ||
+			!strings.Contains(got.StatusReason.Message, until.UTC().Format("2 January 2006")) {
+			t.Fatalf("claim %v: %s %+v, want Rejected customer_declined_recently until %s", c.Products, got.Status, got.StatusReason, until)
+		}
+	}
+	for _, c := range []*claim.Claim{otherPartner, otherProduct} {
+		if got := f.get(c.ID); got.Status != claim.StatusPendingCustomer {
+			t.Fatalf("%s %v: %s %+v, want PendingCustomer", c.PartnerID, c.Products, got.Status, got.StatusReason)
+		}
+	}
+	// Once the cool-down has ended the same claim proceeds.
+	later := again("partner-a")
+	f.worker.Clock = func() time.Time { return until.Add(time.Second) }
+	defer func() { f.worker.Clock = func() time.Time { return clock } }()
+	f.handle(message("m5", later))
+	if got := f.get(later.ID); got.Status != claim.StatusPendingCustomer {
+		t.Fatalf("after the cool-down: %s %+v", got.Status, got.StatusReason)
+	}
+}
+
 func TestTenantDomainMismatchIsRejected(t *testing.T) {
 	f := newFixture(t)
 	c := f.submitted("partner-a", claimtest.PDF, func(c *claim.Claim) {
@@ -291,6 +407,64 @@ func TestTenantDomainMismatchIsRejected(t *testing.T) {
 	got := f.get(c.ID)
 	if got.Status != claim.StatusRejected || got.StatusReason.Code != claim.ReasonTenantDomainMismatch || got.DecidedAt == nil {
 		t.Fatalf("got %s %+v", got.Status, got.StatusReason)
+	}
+}
+
+// The customer contact's email must be at a domain of the claimed tenant:
+// at the partner's own domain (another tenant) or at a domain of no tenant
+// the claim is Rejected (contact_not_in_tenant) and the contact gets no
+// email; a lookup of the contact's domain that is unavailable is retried.
+func TestContactOutsideTheTenantIsRejected(t *testing.T) {
+	f := newFixture(t)
+	f.tenants["fabrikam-own.example"] = "88888888-8888-4888-8888-888888888888"
+	redirected := f.submitted("partner-a", claimtest.PDF, func(c *claim.Claim) {
+		c.CustomerContact.Email = "inbox@fabrikam-own.example"
+	})
+	nowhere := f.submitted("partner-a", claimtest.PDF, func(c *claim.Claim) {
+		c.CustomerContact.Email = "ana@no-tenant.example"
+	})
+	if failed := f.handle(message("m1", redirected), message("m2", nowhere)); len(failed) != 0 {
+		t.Fatalf("failed: %v", failed)
+	}
+	for _, c := range []*claim.Claim{redirected, nowhere} {
+		got := f.get(c.ID)
+		domain := c.CustomerContact.Email[strings.Index(c.CustomerContact.Email, "@")+1:]
+		if got.Status != claim.StatusRejected || got.StatusReason.Code != claim.ReasonContactNotInTenant ||
+			!strings.Contains(got.StatusReason.Message, domain) || !strings.Contains(got.StatusReason.Message, c.Customer.TenantID) {
+			t.Fatalf("contact at %s: %s %+v", domain, got.Status, got.StatusReason)
+		}
+		if fmt.Sprint(f.actions(c.ID)) != "[created submitted rejected]" {
+			t.Fatalf("history %v", f.actions(c.ID))
+		}
+		if n := len(emailsTo(t, c.CustomerContact.Email)); n != 0 {
+			t.Fatalf("the contact outside the tenant got %d emails", n)
+		}
+		told := false
+		for _, m := range emailsTo(t, c.PartnerContact.Email) {
+			told = told || strings.Contains(m.Text, "Reason: "+got.StatusReason.Message)
+		}
+		if !told {
+			t.Fatalf("partner not told why claim %s was rejected", c.ID)
+		}
+	}
+
+	// The contact's domain cannot be looked up now: retried, not rejected.
+	down := f.submitted("partner-a", claimtest.PDF, func(c *claim.Claim) {
+		c.CustomerContact.Email = "ana@flaky.example"
+	})
+	f.tenants["flaky.example"] = lookupDown
+	if failed := f.handle(message("m3", down)); fmt.Sprint(failed) != "[m3]" {
+		t.Fatalf("failures %v, want the job retried", failed)
+	}
+	if got := f.get(down.ID); got.Status != claim.StatusSubmitted {
+		t.Fatalf("an unavailable contact lookup changed the claim: %s", got.Status)
+	}
+	f.tenants["flaky.example"] = down.Customer.TenantID
+	if failed := f.handle(message("m3", down)); len(failed) != 0 {
+		t.Fatalf("retry failed: %v", failed)
+	}
+	if got := f.get(down.ID); got.Status != claim.StatusPendingCustomer {
+		t.Fatalf("after retry: %s", got.Status)
 	}
 }
 

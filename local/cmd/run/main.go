@@ -27,7 +27,7 @@ func run() int {
 	flag.IntVar(&port, "port", port, "port to serve on (127.0.0.1); 0 picks a free one")
 	maxInst := flag.Int("max-instances", 4, "instances per function when requests overlap")
 	every := flag.Duration("schedule-every", time.Minute, "how often the finalize schedule fires locally (0: the template's rate)")
-	lookup := flag.Bool("tenant-lookup", false, "check tenant/domain against the identity platform (needs internet)")
+	lookup := flag.String("tenant-lookup", "local", "where the validation worker resolves domains to tenants: local (the runner's stand-in, seeded with the README's sample tenants; PUT /_local/directory/{domain} adds one) or microsoft (the real identity platform, needs internet)")
 	origin := flag.String("ui-origin", os.Getenv("UI_ORIGIN"), "the partner UI's origin that CORS allows, for the API and the evidence bucket (default: the UiOrigin parameter's local value)")
 	flag.Parse()
 
@@ -50,7 +50,15 @@ func run() int {
 	}
 	fmt.Fprintf(os.Stderr, "starting on http://%s (GET /_local/health answers 503 until ready): building the functions, starting DynamoDB Local and LocalStack ...\n", ln.Addr())
 	started := time.Now()
-	params := map[string]string{"TenantLookupEnabled": strconv.FormatBool(*lookup)}
+	params := map[string]string{}
+	switch *lookup {
+	case "local":
+	case "microsoft":
+		params["TenantLookupBaseUrl"] = "https://login.microsoftonline.com"
+	default:
+		fmt.Fprintf(os.Stderr, "make run: -tenant-lookup=%s: want local or microsoft\n", *lookup)
+		return 2
+	}
 	if *origin != "" {
 		params["UiOrigin"] = *origin
 	}
@@ -74,8 +82,10 @@ CPOR claims API ready in %s on %s
   functions:     %s/2015-03-31/functions/{LogicalId}/invocations
   finalize:      fires every %s on this clock
 `, time.Since(started).Round(time.Millisecond), r.URL(), len(r.Routes()), r.URL(), r.Resources().Refs["UiOrigin"], r.URL(), r.URL(), r.URL(), *every)
-	if !*lookup {
-		fmt.Println("  tenant lookup: OFF (no internet here): tenant/domain pairs are not checked; -tenant-lookup turns it on")
+	if *lookup == "microsoft" {
+		fmt.Println("  tenant lookup: the real identity platform (login.microsoftonline.com)")
+	} else {
+		fmt.Printf("  tenant lookup: ON, against the local stand-in at %s; GET %s/_local/directory lists its tenants, PUT %s/_local/directory/{domain} {\"tenantId\":\"GUID\"} adds one\n", r.DirectoryURL(), r.URL(), r.URL())
 	}
 	fmt.Printf(`
 Try it (a token for a sample partner admin; make token prints another):

@@ -44,6 +44,7 @@ import (
 	"github.com/cpor-claims/claims/shared/queue"
 	"github.com/cpor-claims/claims/shared/service"
 	"github.com/cpor-claims/claims/shared/store"
+	"github.com/cpor-claims/claims/shared/tenant"
 	"github.com/cpor-claims/claims/shared/validation"
 )
 
@@ -74,8 +75,10 @@ type suite struct {
 	sqsc   *sqs.Client
 	res    *stack.Resources
 	awsURL string
-	draft  string // the Draft create-claim.json made
-	mails  int    // emails to the sample customer before validation
+	// lookupURL is the identity platform's stand-in (tenant lookups).
+	lookupURL string
+	draft     string // the Draft create-claim.json made
+	mails     int    // emails to the sample customer before validation
 }
 
 func newSuite(root string, cfg aws.Config, res *stack.Resources, awsURL string) *suite {
@@ -339,7 +342,7 @@ func (s *suite) seedDueClaim(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w := &validation.Worker{Store: s.st, Evidence: bucket, Mail: mailer, Calendar: cal, Clock: func() time.Time { return notified },
+	w := &validation.Worker{Store: s.st, Evidence: bucket, Tenants: tenant.New(s.lookupURL), Mail: mailer, Calendar: cal, Clock: func() time.Time { return notified },
 		PublicBaseURL: "http://127.0.0.1", Log: quiet}
 	body, _ := json.Marshal(jobs.jobs[0])
 	out, err := w.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "due", Body: string(body)}}})

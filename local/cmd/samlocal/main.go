@@ -20,6 +20,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -32,6 +34,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/cpor-claims/claims/local/identity"
 	"github.com/cpor-claims/claims/local/samtemplate"
 	"github.com/cpor-claims/claims/local/stack"
 )
@@ -92,10 +95,21 @@ func run(mode string, port int) error {
 	}
 	// Containers reach the host's emulators through the bridge's gateway.
 	toGW := func(u string) string { return strings.Replace(u, "127.0.0.1", gw, 1) }
+	// The tenant/domain check is on, against the identity platform's
+	// stand-in (seeded with the README's sample tenants, the samples' one
+	// included), served on the bridge's gateway for the containers.
+	idLn, err := net.Listen("tcp", net.JoinHostPort(gw, "0"))
+	if err != nil {
+		return fmt.Errorf("identity platform stand-in: %w", err)
+	}
+	idSrv := &http.Server{Handler: identity.New(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = idSrv.Serve(idLn) }()
+	defer idSrv.Close()
+	lookupURL := "http://" + idLn.Addr().String()
 	// The template's local values (samconfig.toml), then this run's.
 	params := tmpl.Values(map[string]string{
 		"Architecture": arch(), "EmulatorEndpointUrl": toGW(st.AWSURL), "EmulatorDynamoDbEndpointUrl": toGW(st.DynamoDBURL),
-		"PublicBaseUrl": fmt.Sprintf("http://127.0.0.1:%d", port), "TenantLookupEnabled": "false",
+		"PublicBaseUrl": fmt.Sprintf("http://127.0.0.1:%d", port), "TenantLookupEnabled": "true", "TenantLookupBaseUrl": lookupURL,
 	})
 	res, err := stack.Provision(ctx, awsCfg, tmpl, fmt.Sprintf("samlocal%d", os.Getpid()), params)
 	if err != nil {
@@ -143,7 +157,9 @@ func run(mode string, port int) error {
 		}
 		return nil
 	}
-	return invokeAll(ctx, newSuite(root, awsCfg, res, st.AWSURL), work, sam, common)
+	s := newSuite(root, awsCfg, res, st.AWSURL)
+	s.lookupURL = lookupURL
+	return invokeAll(ctx, s, work, sam, common)
 }
 
 // buildEnv is the Makefile's SAM_BUILD_ENV: static, -trimpath, without the
