@@ -22,6 +22,8 @@ func bodyFor(route string) any {
 		return map[string]any{"reason": "see new PoE"}
 	case route == "POST /claims":
 		return draftBody(false)
+	case route == "POST /imports":
+		return map[string]any{"fileName": "claims.csv", "size": 10}
 	case strings.HasPrefix(route, "PATCH"):
 		return map[string]any{"name": "renamed"}
 	}
@@ -65,7 +67,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Run(route, func(t *testing.T) {
 			// A fresh claim per route, so destructive routes do not interfere.
 			id := createClaim(t, &owner, false)
-			p := strings.ReplaceAll(path, "{id}", id)
+			p := pathWithID(t, &owner, path, id)
 			for _, bad := range []struct {
 				name string
 				u    *user
@@ -116,7 +118,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			want := map[string]int{
 				"POST /claims": 201, "PATCH /claims/{id}": 200, "DELETE /claims/{id}": 204, "POST /claims/{id}/evidence": 201,
 				"POST /claims/{id}/submit": 422, "POST /claims/{id}/respond": 409, "POST /claims/{id}/withdraw": 409,
-				"POST /claims/{id}/dispute": 409,
+				"POST /claims/{id}/dispute": 409, "POST /imports": 201,
 			}[route]
 			if want == 0 {
 				want = 200

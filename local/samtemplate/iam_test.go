@@ -314,10 +314,12 @@ var iamActions = map[string][]string{
 
 // tablePartitions are store's constants that start a table partition key:
 // a function naming one reads or writes that partition.
-var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true, "store.idempPrefix": true, "store.declinedPrefix": true}
+var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true, "store.idempPrefix": true, "store.declinedPrefix": true,
+	"store.importPrefix": true}
 
 const (
 	evidenceKeyFunc = module + "/shared/evidence.Key"
+	importKeyFunc   = module + "/shared/imports.Key"
 	// versionReadFunc reads one version of an evidence object (GetObject
 	// with VersionId), which IAM authorizes as s3:GetObjectVersion.
 	versionReadFunc  = module + "/shared/evidence.readVersion"
@@ -363,6 +365,9 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 	if k, ok := r.Consts[templateKeyConst]; ok {
 		prefixes = append(prefixes, k)
 	}
+	if _, ok := r.Funcs[importKeyFunc]; ok {
+		prefixes = append(prefixes, "imports/*")
+	}
 	sort.Strings(prefixes)
 	ops := make([]string, 0, len(r.Ops))
 	for op := range r.Ops {
@@ -399,7 +404,7 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 					return nil, nil, err
 				}
 				if len(prefixes) == 0 {
-					return nil, nil, fmt.Errorf("%s on no known key (evidence.Key, evidence.TemplateKey)", op)
+					return nil, nil, fmt.Errorf("%s on no known key (evidence.Key, evidence.TemplateKey, imports.Key)", op)
 				}
 				for _, p := range prefixes {
 					add(grant(a, "bucket:"+bucket+"/"+p, ""), reason)
@@ -428,6 +433,9 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 				cond := "StringEquals ses:FromAddress=[SENDER]"
 				add(grant(a, "ses:identity/SENDER", cond), reason)
 				add(grant(a, "ses:identity/SENDER-DOMAIN", cond), reason+" (a domain identity)")
+				if set, err := envRef("CONFIGURATION_SET"); err == nil {
+					add(grant(a, "ses:configuration-set/"+set, cond), reason+" (with its configuration set)")
+				}
 			}
 		}
 	}
@@ -476,6 +484,8 @@ func policyRefs(tm *Template) map[string]string {
 			refs[id+".Arn"] = "queue:" + id
 		case "AWS::Logs::LogGroup":
 			refs[id+".Arn"] = "loggroup:" + id
+		case "AWS::SES::ConfigurationSet":
+			refs[id] = id
 		}
 	}
 	return refs
@@ -516,6 +526,9 @@ func declaredPolicy(tm *Template, role string, refs map[string]string) (map[stri
 					return nil, fmt.Errorf("resource %v: %w", res, err)
 				}
 				rs = strings.TrimPrefix(rs, "arn:aws:ses:REGION:ACCOUNT:")
+				if strings.HasPrefix(rs, "configuration-set/") {
+					rs = "ses:" + rs
+				}
 				if strings.HasPrefix(rs, "identity/") {
 					rs = "ses:" + strings.ReplaceAll(rs, "SENDER@SENDER-DOMAIN", "SENDER")
 				}

@@ -1,5 +1,7 @@
 package samtemplate
 
+import "strings"
+
 // Table is an AWS::DynamoDB::Table.
 type Table struct {
 	ID           string
@@ -32,6 +34,17 @@ type Bucket struct {
 	CORS []CORSRule
 	// Versioned: VersioningConfiguration Status Enabled.
 	Versioned bool
+	// QueueNotifications are its NotificationConfiguration's
+	// QueueConfigurations.
+	QueueNotifications []QueueNotification
+}
+
+// QueueNotification sends a bucket's events to a queue.
+type QueueNotification struct {
+	Event  string
+	Queue  string // logical id (!GetAtt <Queue>.Arn)
+	Prefix string // the S3Key filter's prefix rule, if any
+	Suffix string // the S3Key filter's suffix rule, if any
 }
 
 // CORSRule is one bucket CORS rule (origins unresolved).
@@ -128,7 +141,33 @@ func (t *Template) Buckets() []Bucket {
 				b.CORS = append(b.CORS, rule)
 			}
 		}
+		b.QueueNotifications = queueNotifications(p["NotificationConfiguration"])
 		out = append(out, b)
+	}
+	return out
+}
+
+func queueNotifications(nc any) []QueueNotification {
+	ncm, _ := nc.(map[string]any)
+	var out []QueueNotification
+	for _, qc := range list(ncm["QueueConfigurations"]) {
+		qm, _ := qc.(map[string]any)
+		n := QueueNotification{Event: scalar(qm["Event"])}
+		if g, ok := qm["Queue"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+			n.Queue = scalar(g[0])
+		}
+		filter, _ := qm["Filter"].(map[string]any)
+		key, _ := filter["S3Key"].(map[string]any)
+		for _, r := range list(key["Rules"]) {
+			rm, _ := r.(map[string]any)
+			switch strings.ToLower(scalar(rm["Name"])) {
+			case "prefix":
+				n.Prefix = scalar(rm["Value"])
+			case "suffix":
+				n.Suffix = scalar(rm["Value"])
+			}
+		}
+		out = append(out, n)
 	}
 	return out
 }

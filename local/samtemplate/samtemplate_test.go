@@ -111,7 +111,7 @@ func TestAuthorizersAreDeclared(t *testing.T) {
 func TestTemplateShape(t *testing.T) {
 	tm := load(t)
 	fns := tm.Functions()
-	if len(fns) != 6 {
+	if len(fns) != 9 {
 		t.Fatalf("%d functions", len(fns))
 	}
 	public := 0
@@ -143,7 +143,10 @@ func TestTemplateShape(t *testing.T) {
 	for _, q := range qs {
 		byID[q.ID] = q
 	}
-	if v := byID["ValidationQueue"]; len(qs) != 3 || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
+	if im := byID["ImportQueue"]; im.DeadLetterQueue != "ImportDLQ" || im.MaxReceiveCount != 5 {
+		t.Fatalf("import queue %+v", im)
+	}
+	if v, b := byID["ValidationQueue"], byID["BounceQueue"]; len(qs) != 7 || b.DeadLetterQueue != "BounceDLQ" || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
 		t.Fatalf("queues %+v", qs)
 	}
 	// The worker's queue hides a message longer than the worker may run:
@@ -160,13 +163,20 @@ func TestTemplateShape(t *testing.T) {
 			if min := 6*f.Timeout + f.Queue.BatchingWindow; q.VisibilityTimeout < min {
 				t.Errorf("%s: visibility %ds < 6 x the worker's %ds + its %ds batching window", q.ID, q.VisibilityTimeout, f.Timeout, f.Queue.BatchingWindow)
 			}
+			if f.ID == "ImportFunction" {
+				// One file per invocation (up to 1,000 rows).
+				if !f.Queue.ReportBatchItemFailed || f.Queue.BatchSize != 1 {
+					t.Errorf("%s: one file per invocation, failures reported: %+v", f.ID, f.Queue)
+				}
+				continue
+			}
 			if !f.Queue.ReportBatchItemFailed || f.Queue.BatchSize != 10 || f.Queue.BatchingWindow < 1 {
 				t.Errorf("%s: the worker must report batch item failures: %+v", f.ID, f.Queue)
 			}
 		}
 	}
-	if workers != 1 {
-		t.Errorf("%d functions read a queue, want the validation worker", workers)
+	if workers != 3 {
+		t.Errorf("%d functions read a queue, want the validation worker, the import function and the bounce worker", workers)
 	}
 	if v, err := Resolve(map[string]any{"Fn::Sub": "${A}-${B.Arn}"}, map[string]string{"A": "x", "B.Arn": "y"}); err != nil || v != "x-y" {
 		t.Fatalf("sub: %q %v", v, err)

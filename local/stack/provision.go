@@ -106,6 +106,9 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 		refs[b.ID+".Arn"] = "arn:aws:s3:::" + name
 		res.BucketName = name
 	}
+	if err := provisionNotices(ctx, cfg, t, prefix, refs); err != nil {
+		return nil, err
+	}
 	if sender := refs["SenderEmail"]; sender != "" {
 		if _, err := awsclient.SES(cfg).VerifyEmailIdentity(ctx, &ses.VerifyEmailIdentityInput{EmailAddress: &sender}); err != nil {
 			return nil, fmt.Errorf("verify sender %s: %w", sender, err)
@@ -116,7 +119,8 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 }
 
 // Provisioned are the resource types the local stack creates.
-var Provisioned = map[string]bool{"AWS::DynamoDB::Table": true, "AWS::SQS::Queue": true, "AWS::S3::Bucket": true}
+var Provisioned = map[string]bool{"AWS::DynamoDB::Table": true, "AWS::SQS::Queue": true, "AWS::S3::Bucket": true,
+	"AWS::SNS::Topic": true, "AWS::SNS::Subscription": true, "AWS::SES::ConfigurationSet": true, "AWS::SES::ConfigurationSetEventDestination": true}
 
 // AWSOnly are the template's resource types the local stack does not create,
 // and why.
@@ -129,6 +133,7 @@ var AWSOnly = map[string]string{
 	"AWS::CloudWatch::Alarm":          "no CloudWatch locally; the DLQs themselves are created",
 	"AWS::Logs::MetricFilter":         "no CloudWatch Logs locally (the runner logs to its own output); the access log's 429 count is AWS's",
 	"AWS::S3::BucketPolicy":           "TLS-only access: the emulators are reached over plain HTTP on loopback (and LocalStack does not enforce bucket policies)",
+	"AWS::SQS::QueuePolicy":           "S3 may send the bucket's notifications to the import queue, SNS the SES events to the bounce queue: LocalStack delivers both without a queue policy (the bucket's notification and the topic's subscription themselves are created)",
 }
 
 // CheckLocalCoverage fails on a template resource type the local stack
@@ -196,6 +201,9 @@ func createBucket(ctx context.Context, s3c *s3.Client, name string, b samtemplat
 			return fmt.Errorf("bucket versioning: %w", err)
 		}
 	}
+	if err := putQueueNotifications(ctx, s3c, name, b, refs); err != nil {
+		return fmt.Errorf("notifications: %w", err)
+	}
 	if len(b.CORS) == 0 {
 		return nil
 	}
@@ -212,5 +220,37 @@ func createBucket(ctx context.Context, s3c *s3.Client, name string, b samtemplat
 		rules = append(rules, rule)
 	}
 	_, err := s3c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: &name, CORSConfiguration: &s3types.CORSConfiguration{CORSRules: rules}})
+	return err
+}
+
+// putQueueNotifications creates the bucket's notifications to queues
+// (NotificationConfiguration.QueueConfigurations), as CloudFormation would:
+// the runner's poller then feeds the queue's function.
+func putQueueNotifications(ctx context.Context, s3c *s3.Client, name string, b samtemplate.Bucket, refs map[string]string) error {
+	if len(b.QueueNotifications) == 0 {
+		return nil
+	}
+	var qcs []s3types.QueueConfiguration
+	for _, n := range b.QueueNotifications {
+		arn, ok := refs[n.Queue+".Arn"]
+		if !ok {
+			return fmt.Errorf("queue %s not declared", n.Queue)
+		}
+		qc := s3types.QueueConfiguration{QueueArn: aws.String(arn), Events: []s3types.Event{s3types.Event(n.Event)}}
+		var rules []s3types.FilterRule
+		if n.Prefix != "" {
+			rules = append(rules, s3types.FilterRule{Name: s3types.FilterRuleNamePrefix, Value: aws.String(n.Prefix)})
+		}
+		if n.Suffix != "" {
+			rules = append(rules, s3types.FilterRule{Name: s3types.FilterRuleNameSuffix, Value: aws.String(n.Suffix)})
+		}
+		if len(rules) > 0 {
+			qc.Filter = &s3types.NotificationConfigurationFilter{Key: &s3types.S3KeyFilter{FilterRules: rules}}
+		}
+		qcs = append(qcs, qc)
+	}
+	_, err := s3c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
+		Bucket: &name, NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: qcs},
+	})
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -72,7 +73,14 @@ func (e *Env) Queue() *queue.Queue {
 // Mailer sends from the configured identity, showing dates in the business
 // time zone.
 func (e *Env) Mailer() (*mail.Mailer, error) {
-	return mail.New(awsclient.SES(e.AWS), e.Config.SenderEmail, e.Calendar.Location())
+	m, err := mail.New(awsclient.SES(e.AWS), e.Config.SenderEmail, e.Calendar.Location())
+	if err != nil {
+		return nil, err
+	}
+	// The customer's notices go through the configuration set whose event
+	// destination reports bounces and complaints (CONFIGURATION_SET).
+	m.ConfigurationSet = os.Getenv("CONFIGURATION_SET")
+	return m, nil
 }
 
 // Clock is the functions' wall clock (tests inject their own).

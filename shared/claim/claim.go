@@ -134,6 +134,9 @@ const (
 	// ReasonDeclinedRecently: the customer opted out of this partner's
 	// claim on the same tenant and product within the cool-down (v2).
 	ReasonDeclinedRecently = "customer_declined_recently"
+	// ReasonEmailBounced: SES reported a bounce or complaint for the
+	// customer's notice (v2).
+	ReasonEmailBounced = "email_bounced"
 )
 
 // Claim is a customer-association claim. Its JSON form is the API's (API.md);

@@ -81,7 +81,14 @@ func (b *Bucket) PresignUpload(ctx context.Context, key, contentType string, siz
 	if _, ok := AllowedTypes[contentType]; !ok {
 		return Upload{}, fmt.Errorf("content type %q not allowed", contentType)
 	}
-	if size < 1 || size > MaxSize {
+	return b.PresignPost(ctx, key, contentType, size, MaxSize, now)
+}
+
+// PresignPost returns a browser POST upload of one object whose policy pins
+// the key, the content type and a size of 1 byte to size (at most max):
+// evidence files, and bulk import files (shared/imports).
+func (b *Bucket) PresignPost(ctx context.Context, key, contentType string, size, max int64, now time.Time) (Upload, error) {
+	if size < 1 || size > max {
 		return Upload{}, fmt.Errorf("size %d out of range", size)
 	}
 	req, err := b.presign.PresignPostObject(ctx, &s3.PutObjectInput{

@@ -38,10 +38,11 @@ type Finalizer struct {
 	// Margin is kept free before the Lambda deadline: the run stops there
 	// and the next run continues.
 	Margin time.Duration
-	// Concurrency bounds how many claims are decided at once (default
+	// Concurrency bounds how many decision groups, decisions made alone
+	// and partner emails are under way at once (default
 	// DefaultConcurrency). Claims of one page that share an association
-	// item are decided one after another, in deadline order, so the
-	// earliest deadline still takes a contested workload first.
+	// partition are decided one round after another, in deadline order,
+	// so the earliest deadline still takes a contested workload first.
 	Concurrency int
 	// Metrics counts decisions that failed (FinalizeDecisionFailed); nil
 	// counts nothing.
@@ -77,8 +78,13 @@ const DefaultRetryAfter = 10 * time.Minute
 // a lost race (template.yaml's FinalizeDecisionFailedAlarm watches it).
 const MetricDecisionFailed = "FinalizeDecisionFailed"
 
-// DefaultConcurrency is how many claims a run decides at once by default.
+// DefaultConcurrency is how many decision groups (and partner emails) a
+// run has under way at once by default.
 const DefaultConcurrency = 16
+
+// DefaultPageSize is how many due claims a run reads and decides together
+// by default: enough for several groups of decisions under way at once.
+const DefaultPageSize = 500
 
 // Result counts what one run did.
 type Result struct {
@@ -187,7 +193,7 @@ func (f *Finalizer) Run(ctx context.Context, now time.Time) (Result, error) {
 	}
 	pageSize := f.PageSize
 	if pageSize <= 0 {
-		pageSize = 100
+		pageSize = DefaultPageSize
 	}
 	err := f.Store.Due(runCtx, now, pageSize, func(page []*claim.Claim) error {
 		return f.decidePage(ctx, runCtx, page, now, &res)

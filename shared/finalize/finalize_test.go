@@ -361,11 +361,14 @@ func TestStopsBeforeTheDeadline(t *testing.T) {
 	}
 }
 
-// slowMail makes each decision take a while, so a run's time runs out in
-// the middle of a page.
-type slowMail struct{ d time.Duration }
+// lateMail sends a partner notice only once until has passed, so the run's
+// time is up right after its first decision, however slow the machine.
+type lateMail struct{ until time.Time }
 
-func (m slowMail) NotifyPartner(context.Context, *claim.Claim) error { time.Sleep(m.d); return nil }
+func (m lateMail) NotifyPartner(context.Context, *claim.Claim) error {
+	time.Sleep(time.Until(m.until))
+	return nil
+}
 
 func TestStopsInTheMiddleOfAPage(t *testing.T) {
 	st, _, f := setup(t)
@@ -373,19 +376,24 @@ func TestStopsInTheMiddleOfAPage(t *testing.T) {
 	for i := range n {
 		seed(t, st, "p1", fmt.Sprintf("31000000-0000-4000-8000-%012d", i), "teams", t0.Add(-time.Hour), toPending...)
 	}
-	// Each decision takes 100 ms; the run has 350 ms before its margin,
-	// and the margin (300 ms) leaves the decision under way time to end.
-	// One decision per group, so that the run's time ends between groups
-	// of its one page.
-	f.PageSize, f.Concurrency, f.Margin, f.Mail = 100, 1, 300*time.Millisecond, slowMail{100 * time.Millisecond}
+	// The run has 3 s before its margin (enough to read the page on a
+	// loaded machine); its first decision's notice ends just after them, so
+	// no second decision starts. The margin (5 s) leaves the decision under
+	// way time to end. One decision per group, so that the run's time ends
+	// between groups of its one page. No time is asserted: the run stops
+	// because its deadline passed, whenever that is.
+	const window, margin = 3 * time.Second, 5 * time.Second
+	start := time.Now()
+	f.PageSize, f.Concurrency, f.Margin, f.Mail = 100, 1, margin, lateMail{until: start.Add(window + 50*time.Millisecond)}
 	f.GroupItems = 3
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond+350*time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(margin+window))
 	defer cancel()
 	res, err := f.Run(ctx, t0)
 	if err != nil || !res.Partial || res.Approved == 0 || res.Approved >= n {
 		t.Fatalf("%+v %v, want a partial run that stopped inside its one page", res, err)
 	}
 	first := res.Approved
+	f.Mail = lateMail{}
 	res, err = f.Run(context.Background(), t0)
 	if err != nil || res.Partial || res.Approved != n-first {
 		t.Fatalf("next run: %+v %v, want the %d left", res, err, n-first)

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
+	"sort"
 	"strings"
 	"time"
 
@@ -32,13 +33,27 @@ type Message struct {
 	Subject string
 	Text    string
 	HTML    string
+	// Tags are SES message tags (the customer's notice: which claim and
+	// which notification), returned in SES's bounce and complaint events
+	// as mail.tags. Only sent with a configuration set.
+	Tags map[string]string
 }
+
+// Tag names of the customer's notice (SES message tags).
+const (
+	TagClaimID      = "claimId"
+	TagNotification = "notification"
+)
 
 // Mailer renders and sends the notices.
 type Mailer struct {
 	ses  SES
 	from string
 	loc  *time.Location
+	// ConfigurationSet is the SES configuration set messages with Tags are
+	// sent with (its event destination reports bounces and complaints);
+	// empty: none.
+	ConfigurationSet string
 }
 
 // New returns a mailer sending from the verified identity from; dates are
@@ -75,7 +90,7 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 		return "", fmt.Errorf("recipient: %w", err)
 	}
 	utf8 := aws.String("UTF-8")
-	out, err := m.ses.SendEmail(ctx, &ses.SendEmailInput{
+	in := &ses.SendEmailInput{
 		Source:      aws.String(m.from),
 		Destination: &types.Destination{ToAddresses: []string{to}},
 		Message: &types.Message{
@@ -85,7 +100,19 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 				Html: &types.Content{Data: aws.String(msg.HTML), Charset: utf8},
 			},
 		},
-	})
+	}
+	if len(msg.Tags) > 0 && m.ConfigurationSet != "" {
+		in.ConfigurationSetName = aws.String(m.ConfigurationSet)
+		names := make([]string, 0, len(msg.Tags))
+		for k := range msg.Tags {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			in.Tags = append(in.Tags, types.MessageTag{Name: aws.String(k), Value: aws.String(msg.Tags[k])})
+		}
+	}
+	out, err := m.ses.SendEmail(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("send email: %w", err)
 	}

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/cpor-claims/claims/shared/claim"
 )
@@ -25,7 +26,11 @@ func (m *Mailer) CustomerNotice(c *claim.Claim, link string) (Message, error) {
 		Domain: c.Customer.Domain, TenantID: c.Customer.TenantID, Products: claim.ProductLabels(c),
 		Deadline: m.date(*c.OptOutDeadline), Link: link,
 	}
-	return m.message(to, customerNoticeSubject(n), customerNoticeText(n), customerNoticeHTML(n))
+	msg, err := m.message(to, customerNoticeSubject(n), customerNoticeText(n), customerNoticeHTML(n))
+	// Which claim and which notification (the claim's version when it was
+	// notified): SES's bounce and complaint events carry them back.
+	msg.Tags = map[string]string{TagClaimID: c.ID, TagNotification: strconv.FormatInt(c.Version, 10)}
+	return msg, err
 }
 
 // outcomes are how a decided status reads in the partner's email.

@@ -49,6 +49,27 @@ func (f Fields) applyTo(c *claim.Claim) {
 	}
 }
 
+// NewDraft builds the Draft that caller's fields f make, normalized and
+// checked with the field rules (claim.ValidateValues: every value given
+// valid, the five required ones present, mpnId one of the caller's), and
+// its "created" event with detail. It is the one way a Draft is made:
+// POST /claims and each row of a bulk import both come through here.
+func (s *Service) NewDraft(caller Caller, f Fields, now time.Time, detail map[string]string) (*claim.Claim, claim.Event, error) {
+	now = now.UTC()
+	c := &claim.Claim{
+		ID: s.NewID(), Status: claim.StatusDraft, Version: 1,
+		PartnerID: caller.PartnerID, PartnerName: caller.PartnerName, CreatedBy: caller.Sub,
+		Evidence: []claim.Evidence{}, CreatedAt: now, UpdatedAt: now,
+	}
+	f.applyTo(c)
+	claim.Normalize(c)
+	if err := claim.ValidateValues(c, caller.MPNIDs); err != nil {
+		return nil, claim.Event{}, err
+	}
+	ev := claim.Event{At: now, Actor: caller.actor(), Action: claim.ActionCreated, ToStatus: claim.StatusDraft, Detail: detail}
+	return c, ev, nil
+}
+
 // Idempotency is a create's Idempotency-Key and the hash of its body.
 type Idempotency struct {
 	Key         string
@@ -63,17 +84,10 @@ func (s *Service) Create(ctx context.Context, caller Caller, f Fields, idem *Ide
 		return nil, false, err
 	}
 	now = now.UTC()
-	c = &claim.Claim{
-		ID: s.NewID(), Status: claim.StatusDraft, Version: 1,
-		PartnerID: caller.PartnerID, PartnerName: caller.PartnerName, CreatedBy: caller.Sub,
-		Evidence: []claim.Evidence{}, CreatedAt: now, UpdatedAt: now,
-	}
-	f.applyTo(c)
-	claim.Normalize(c)
-	if err := claim.ValidateValues(c, caller.MPNIDs); err != nil {
+	c, ev, err := s.NewDraft(caller, f, now, nil)
+	if err != nil {
 		return nil, false, err
 	}
-	ev := claim.Event{At: now, Actor: caller.actor(), Action: claim.ActionCreated, ToStatus: claim.StatusDraft}
 	var ops []store.Op
 	if idem != nil {
 		op, err := s.Store.IdempotencyOp(store.IdempotencyRecord{

@@ -13,7 +13,9 @@ package main
 // samples' opt-out token (seeded for that notification) shows the page and
 // records the opt-out; the history tells it all; a second claim, notified
 // on 24 November 2026 in process, is approved by the sample schedule at its
-// opt-out deadline.
+// opt-out deadline. Then a bulk import: the template, an import started,
+// its file put, the sample notification processed, the import, its errors
+// and the list read.
 
 import (
 	"bytes"
@@ -40,6 +42,7 @@ import (
 	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/evidence"
+	"github.com/cpor-claims/claims/shared/imports"
 	"github.com/cpor-claims/claims/shared/mail"
 	"github.com/cpor-claims/claims/shared/queue"
 	"github.com/cpor-claims/claims/shared/service"
@@ -79,6 +82,8 @@ type suite struct {
 	lookupURL string
 	draft     string // the Draft create-claim.json made
 	mails     int    // emails to the sample customer before validation
+	// The import the samples start, its file and the file's ETag.
+	importID, importCSV, importETag string
 }
 
 func newSuite(root string, cfg aws.Config, res *stack.Resources, awsURL string) *suite {
@@ -88,7 +93,7 @@ func newSuite(root string, cfg aws.Config, res *stack.Resources, awsURL string) 
 
 func (s *suite) steps() []step {
 	draft := func() []string { return []string{sampleClaim, s.draft} }
-	return []step{
+	return append([]step{
 		{function: "CreateFunction", event: "create-claim.json", ok: func(ctx context.Context, out map[string]any) error {
 			body, err := answer(out, 201)
 			if err != nil {
@@ -220,7 +225,91 @@ func (s *suite) steps() []step {
 			}
 			return nil
 		}},
+	}, s.importSteps()...)
+}
+
+// The samples' import id, and the notification's bucket and ETag that the
+// real ones replace.
+const (
+	sampleImport       = "01a20d0c-0000-7000-8000-0000000000a1"
+	sampleImportBucket = "cpor-claims-evidencebucket-1a2b3c"
+	sampleImportETag   = "0123456789abcdef0123456789abcdef"
+)
+
+// importSteps: the template is read, an import started, its file (the
+// template's example row, then the same row for an MPN ID the caller does
+// not have) put where the upload would, the sample notification processed
+// by ImportFunction, and the import and its errors read.
+func (s *suite) importSteps() []step {
+	ids := func() []string {
+		return []string{sampleImport, s.importID, sampleImportETag, s.importETag, sampleImportBucket, s.res.BucketName}
 	}
+	return []step{
+		{function: "ImportsApiFunction", event: "get-import-template.json", ok: func(_ context.Context, out map[string]any) error {
+			body, _ := out["body"].(string)
+			if out["statusCode"] != 200.0 || !strings.HasPrefix(body, strings.Join(imports.Columns(), ",")+"\n") {
+				return fmt.Errorf("template %v", out)
+			}
+			s.importCSV = body + strings.Replace(strings.SplitN(body, "\n", 2)[1], "1234567", "7654321", 1)
+			return nil
+		}},
+		{function: "ImportsApiFunction", event: "start-import.json", ok: func(_ context.Context, out map[string]any) error {
+			body, err := answer(out, 201)
+			if err != nil {
+				return err
+			}
+			im, _ := body["import"].(map[string]any)
+			s.importID, _ = im["id"].(string)
+			if im["status"] != "AwaitingUpload" || s.importID == "" {
+				return fmt.Errorf("started import %v", body)
+			}
+			return nil
+		}},
+		{function: "ImportFunction", event: "import-notification.json", replace: ids, before: s.putImportFile, ok: func(ctx context.Context, out map[string]any) error {
+			if f, _ := out["batchItemFailures"].([]any); len(f) != 0 {
+				return fmt.Errorf("batchItemFailures %v", f)
+			}
+			im, err := s.st.GetImport(ctx, s.importID)
+			if err != nil || im.Status != store.ImportCompleted || im.Succeeded != 1 || im.Failed != 1 {
+				return fmt.Errorf("the import in the table: %+v %v", im, err)
+			}
+			return nil
+		}},
+		{function: "ImportsApiFunction", event: "get-import.json", replace: ids, ok: func(_ context.Context, out map[string]any) error {
+			body, err := answer(out, 200)
+			if err == nil && (body["status"] != "Completed" || body["total"] != 2.0) {
+				err = fmt.Errorf("import %v", body)
+			}
+			return err
+		}},
+		{function: "ImportsApiFunction", event: "get-import-errors.json", replace: ids, ok: func(_ context.Context, out map[string]any) error {
+			if body, _ := out["body"].(string); out["statusCode"] != 200.0 || body != "row,field,code,message\n3,mpnId,invalid_input,is not one of your MPN IDs\n" {
+				return fmt.Errorf("errors %v", out)
+			}
+			return nil
+		}},
+		{function: "ImportsApiFunction", event: "list-imports.json", ok: func(_ context.Context, out map[string]any) error {
+			body, err := answer(out, 200)
+			if err != nil {
+				return err
+			}
+			if items, _ := body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != s.importID {
+				return fmt.Errorf("imports %v", body)
+			}
+			return nil
+		}},
+	}
+}
+
+// putImportFile puts the import's file where its presigned POST would.
+func (s *suite) putImportFile(ctx context.Context) error {
+	out, err := s.s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.res.BucketName, Key: aws.String(imports.Key(s.importID)),
+		Body: strings.NewReader(s.importCSV), ContentType: aws.String(imports.ContentType)})
+	if err != nil {
+		return err
+	}
+	s.importETag = strings.Trim(aws.ToString(out.ETag), `"`)
+	return nil
 }
 
 // answer checks an API Gateway response's status and decodes its JSON body.
