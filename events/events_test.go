@@ -271,6 +271,7 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	if err != nil || errResp.StatusCode != 200 || errResp.Body != "row,field,code,message\n3,mpnId,invalid_input,is not one of your MPN IDs\n" {
 		t.Fatalf("get-import-errors.json: %d %v %q", errResp.StatusCode, err, errResp.Body)
 	}
+	eventsOut(t, res)
 
 	files, _ := filepath.Glob("*.json")
 	for _, f := range files {

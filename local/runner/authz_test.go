@@ -26,6 +26,8 @@ func bodyFor(route string) any {
 		return map[string]any{"fileName": "claims.csv", "size": 10}
 	case strings.HasPrefix(route, "PATCH"):
 		return map[string]any{"name": "renamed"}
+	case route == "POST /webhooks":
+		return map[string]any{"url": "http://127.0.0.1:9/hook"}
 	}
 	return nil
 }
@@ -63,11 +65,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if strings.HasPrefix(path, "/opt-out/") {
 			continue // the customer's routes: no authorizer (TestOptOutNeedsNoToken)
 		}
-		write := method != "GET"
+		// Webhooks are the IncentivesAdmin's, reads included (API.md).
+		write := method != "GET" || strings.HasPrefix(path, "/webhooks")
 		t.Run(route, func(t *testing.T) {
 			// A fresh claim per route, so destructive routes do not interfere.
 			id := createClaim(t, &owner, false)
 			p := pathWithID(t, &owner, path, id)
+			if strings.HasPrefix(path, "/webhooks/") {
+				p = routePath(t, &owner, path, id)
+			}
+			if route == "DELETE /webhooks/{id}" {
+				hook, _ := register(t, &owner, "http://127.0.0.1:9/deleted")
+				p = "/webhooks/" + hook
+			}
 			for _, bad := range []struct {
 				name string
 				u    *user
@@ -95,8 +105,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			// An admin of the partner whose mpn_ids do not name the claim's
 			// mpnId: 403 on every write of the claim, before its body is
 			// looked at (a broken body changes nothing), and the claim is
-			// untouched; reads stay open to the partner.
-			if write && strings.Contains(path, "{id}") {
+			// untouched; reads stay open to the partner. (A webhook is the
+			// partner's, not an MPN ID's: any of its admins manages it.)
+			if write && strings.Contains(path, "{id}") && !strings.HasPrefix(path, "/webhooks/") {
 				for _, body := range []any{bodyFor(route), "{not json"} {
 					r := call(t, &foreignMPN, method, p, body)
 					if r.status != 403 || r.code(t) != "forbidden" || !strings.Contains(string(r.body), "MPN") {
@@ -119,6 +130,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				"POST /claims": 201, "PATCH /claims/{id}": 200, "DELETE /claims/{id}": 204, "POST /claims/{id}/evidence": 201,
 				"POST /claims/{id}/submit": 422, "POST /claims/{id}/respond": 409, "POST /claims/{id}/withdraw": 409,
 				"POST /claims/{id}/dispute": 409, "POST /imports": 201,
+				"POST /webhooks": 201, "DELETE /webhooks/{id}": 204, "POST /webhooks/{id}/deliveries/{deliveryId}/retry": 202,
 			}[route]
 			if want == 0 {
 				want = 200

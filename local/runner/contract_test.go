@@ -177,7 +177,7 @@ func TestUnknownQueryParametersOnEveryRoute(t *testing.T) {
 		method, path, _ := strings.Cut(route, " ")
 		t.Run(route, func(t *testing.T) {
 			id := createClaim(t, &owner, false)
-			p := strings.ReplaceAll(path, "{id}", id)
+			p := routePath(t, &owner, path, id)
 			body := bodyFor(route)
 			r := call(t, &owner, method, p+"?unknownParam=1", body)
 			if r.status != 400 || r.code(t) != "invalid_input" || !slices.Contains(r.fields(t), "unknownParam") {
@@ -224,7 +224,7 @@ func TestWriteRoutesAuthorizeBeforeReadingInput(t *testing.T) {
 		}
 		t.Run(route, func(t *testing.T) {
 			id := createClaim(t, &owner, false)
-			p := strings.ReplaceAll(path, "{id}", id)
+			p := routePath(t, &owner, path, id)
 			for _, b := range bad {
 				var body any
 				if b.body != "" {
@@ -268,7 +268,7 @@ func TestPayloadTooLargeOnEveryBodyRoute(t *testing.T) {
 		}
 		t.Run(route, func(t *testing.T) {
 			id := createClaim(t, &u, false)
-			p := strings.ReplaceAll(path, "{id}", id)
+			p := routePath(t, &u, path, id)
 			for _, field := range []string{"comments", "comment", "reason", "fileName"} {
 				huge := `{"` + field + `":"` + strings.Repeat("x", 65<<10) + `"}`
 				if r := call(t, &u, method, p, huge); r.status != 413 || r.code(t) != "payload_too_large" {

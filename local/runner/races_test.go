@@ -237,6 +237,14 @@ func (g *sesGate) wait(r *http.Request) {
 // the function's process, as Lambda ends a sandbox), found by its binary.
 func killFunction(t *testing.T, r *runner.Runner, id string) {
 	t.Helper()
+	if killFunctionQuiet(r, id) == 0 {
+		t.Fatalf("no running %s (%s) to kill", id, r.Binary(id))
+	}
+}
+
+// killFunctionQuiet kills every running instance of a function and says
+// how many processes it killed.
+func killFunctionQuiet(r *runner.Runner, id string) int {
 	bin := r.Binary(id)
 	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
 	killed := 0
@@ -250,9 +258,7 @@ func killFunction(t *testing.T, r *runner.Runner, id string) {
 			killed++
 		}
 	}
-	if killed == 0 {
-		t.Fatalf("no running %s (%s) to kill", id, bin)
-	}
+	return killed
 }
 
 func sqsEvent(messageID, claimID string, version float64) map[string]any {

@@ -90,6 +90,7 @@ type Runner struct {
 	wg        sync.WaitGroup
 	log       *slog.Logger
 	closeOnce sync.Once
+	tap       *eventsTap // GET /_local/events
 	// dir is the stand-in of the identity platform's discovery endpoint,
 	// served on its own port (dirURL); the tenant lookup points there.
 	dir    *identity.Directory
@@ -167,6 +168,11 @@ func Start(ctx context.Context, cfg Config) (_ *Runner, err error) {
 	if err != nil {
 		return nil, err
 	}
+	streams, err := r.startStreams(bg)
+	if err != nil {
+		return nil, err
+	}
+	pollers = append(pollers, streams...)
 	timeout := time.NewTimer(PollerReadyTimeout)
 	defer timeout.Stop()
 	for _, p := range pollers {
@@ -368,8 +374,14 @@ func (r *Runner) startEventSources(ctx context.Context) ([]pollerStart, error) {
 		if q := f.Queue; q != nil {
 			ps := pollerStart{function: f.ID, queue: r.res.Refs[q.Queue], ready: make(chan struct{})}
 			pollers = append(pollers, ps)
+			retryDelay := r.cfg.RetryDelay
+			if r.tmpl.Grants(f.ID, "sqs:ChangeMessageVisibility") {
+				// The function sets a failed message's delay itself (as
+				// the webhook deliverer does): the poller leaves it.
+				retryDelay = 0
+			}
 			p := &Poller{SQS: sqsClient, QueueURL: ps.queue, QueueARN: r.res.Refs[q.Queue+".Arn"], Region: stack.Region,
-				BatchSize: q.BatchSize, RetryDelay: r.cfg.RetryDelay, Invoke: fn.Invoke, Log: r.log.With("function", f.ID),
+				BatchSize: q.BatchSize, RetryDelay: retryDelay, Invoke: fn.Invoke, Log: r.log.With("function", f.ID),
 				Ready: func() { close(ps.ready) }}
 			r.wg.Add(1)
 			go func() { defer r.wg.Done(); p.Run(ctx) }()
@@ -458,6 +470,8 @@ func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case req.URL.Path == "/_local/emails" && req.Method == http.MethodGet:
 		r.emails(w, req)
+	case req.URL.Path == "/_local/events":
+		r.localEvents(w, req)
 	case req.URL.Path == identity.LocalPrefix || strings.HasPrefix(req.URL.Path, identity.LocalPrefix+"/"):
 		r.dir.ServeLocal(w, req)
 	case req.URL.Path == "/_local/openapi.yaml" && req.Method == http.MethodGet:

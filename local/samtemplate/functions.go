@@ -16,6 +16,21 @@ type Function struct {
 	Routes      []Route
 	Queue       *QueueEvent
 	Schedule    *ScheduleEvent
+	Stream      *StreamEvent
+}
+
+// StreamEvent is an AWS::Lambda::EventSourceMapping reading a DynamoDB
+// table's stream (EventSourceArn: !GetAtt <table>.StreamArn).
+type StreamEvent struct {
+	ID                    string // the mapping's logical id
+	Table                 string // logical id
+	StartingPosition      string // TRIM_HORIZON or LATEST
+	BatchSize             int
+	BatchingWindow        int
+	ReportBatchItemFailed bool
+	Bisect                bool
+	MaximumRetryAttempts  int    // -1: until the record expires
+	OnFailure             string // logical id of the on-failure destination queue, if any
 }
 
 // Route is an HttpApi event.
@@ -87,6 +102,10 @@ func (t *Template) Functions() []Function {
 		for _, esm := range t.OfType("AWS::Lambda::EventSourceMapping") {
 			props := t.Resources[esm].Properties
 			if ref, _ := props["FunctionName"].(map[string]any); scalar(ref["Ref"]) == id {
+				if st := streamEvent(esm, props); st != nil {
+					f.Stream = st
+					continue
+				}
 				f.Queue = queueEvent(props, props["EventSourceArn"])
 			}
 		}
@@ -106,6 +125,27 @@ func queueEvent(props map[string]any, arn any) *QueueEvent {
 		}
 	}
 	return q
+}
+
+func streamEvent(id string, props map[string]any) *StreamEvent {
+	g, ok := props["EventSourceArn"].(map[string]any)["Fn::GetAtt"].([]any)
+	if !ok || len(g) != 2 || scalar(g[1]) != "StreamArn" {
+		return nil
+	}
+	st := &StreamEvent{ID: id, Table: scalar(g[0]), StartingPosition: scalar(props["StartingPosition"]),
+		BatchSize: intOr(props["BatchSize"], 100), BatchingWindow: intOr(props["MaximumBatchingWindowInSeconds"], 0),
+		Bisect: scalar(props["BisectBatchOnFunctionError"]) == "true", MaximumRetryAttempts: intOr(props["MaximumRetryAttempts"], -1)}
+	if types, ok := props["FunctionResponseTypes"].([]any); ok {
+		for _, ty := range types {
+			st.ReportBatchItemFailed = st.ReportBatchItemFailed || scalar(ty) == "ReportBatchItemFailures"
+		}
+	}
+	dest, _ := props["DestinationConfig"].(map[string]any)
+	onf, _ := dest["OnFailure"].(map[string]any)
+	if g, ok := onf["Destination"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+		st.OnFailure = scalar(g[0])
+	}
+	return st
 }
 
 // Routes returns every HttpApi route of every function.
@@ -129,4 +169,33 @@ func intOr(v any, def int) int {
 		return x
 	}
 	return def
+}
+
+// Grants reports whether function id's role (Role: !GetAtt <role>.Arn)
+// has a statement allowing action.
+func (t *Template) Grants(id, action string) bool {
+	role, _ := t.Resources[id].Properties["Role"].(map[string]any)
+	g, ok := role["Fn::GetAtt"].([]any)
+	if !ok || len(g) != 2 {
+		return false
+	}
+	for _, p := range list(t.Resources[scalar(g[0])].Properties["Policies"]) {
+		doc, _ := p.(map[string]any)["PolicyDocument"].(map[string]any)
+		for _, st := range list(doc["Statement"]) {
+			sm, _ := st.(map[string]any)
+			if scalar(sm["Effect"]) != "Allow" {
+				continue
+			}
+			actions := list(sm["Action"])
+			if actions == nil {
+				actions = []any{sm["Action"]}
+			}
+			for _, a := range actions {
+				if scalar(a) == action {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

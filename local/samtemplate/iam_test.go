@@ -310,12 +310,16 @@ var iamActions = map[string][]string{
 	"s3:DeleteObjects":            {"s3:DeleteObject"},
 	"sqs:SendMessage":             {"sqs:SendMessage"},
 	"ses:SendEmail":               {"ses:SendEmail"},
+	"eventbridge:PutEvents":       {"events:PutEvents"},
+	"kms:Encrypt":                 {"kms:Encrypt"},
+	"kms:Decrypt":                 {"kms:Decrypt"},
+	"sqs:ChangeMessageVisibility": {"sqs:ChangeMessageVisibility"},
 }
 
 // tablePartitions are store's constants that start a table partition key:
 // a function naming one reads or writes that partition.
 var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true, "store.idempPrefix": true, "store.declinedPrefix": true,
-	"store.importPrefix": true}
+	"store.importPrefix": true, "webhook.hookPrefix": true}
 
 const (
 	evidenceKeyFunc = module + "/shared/evidence.Key"
@@ -436,6 +440,18 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 				if set, err := envRef("CONFIGURATION_SET"); err == nil {
 					add(grant(a, "ses:configuration-set/"+set, cond), reason+" (with its configuration set)")
 				}
+			case "kms":
+				k, err := envRef("WEBHOOK_KEY_ID")
+				if err != nil {
+					return nil, nil, err
+				}
+				add(grant(a, "key:"+k, ""), reason)
+			case "eventbridge":
+				bus, err := envRef("EVENT_BUS_NAME")
+				if err != nil {
+					return nil, nil, err
+				}
+				add(grant(a, "bus:"+bus, ""), reason)
 			}
 		}
 	}
@@ -451,6 +467,14 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 	if q := f.Queue; q != nil {
 		for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} {
 			add(grant(a, "queue:"+q.Queue, ""), "its SQS event source reads the queue")
+		}
+	}
+	if st := f.Stream; st != nil {
+		for _, a := range []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"} {
+			add(grant(a, "stream:"+st.Table, ""), "its stream event source ("+st.ID+") reads the table's stream")
+		}
+		if st.OnFailure != "" {
+			add(grant("sqs:SendMessage", "queue:"+st.OnFailure, ""), "its stream event source ("+st.ID+") sends what it gives up on to its on-failure destination")
 		}
 	}
 	lg, err := logGroupOf(tm, f.ID)
@@ -478,6 +502,11 @@ func policyRefs(tm *Template) map[string]string {
 		switch r.Type {
 		case "AWS::DynamoDB::Table":
 			refs[id+".Arn"] = "table:" + id
+			refs[id+".StreamArn"] = "stream:" + id
+		case "AWS::Events::EventBus":
+			refs[id+".Arn"] = "bus:" + id
+		case "AWS::KMS::Key":
+			refs[id+".Arn"] = "key:" + id
 		case "AWS::S3::Bucket":
 			refs[id+".Arn"] = "bucket:" + id
 		case "AWS::SQS::Queue":

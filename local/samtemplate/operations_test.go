@@ -37,8 +37,8 @@ func TestDeadLetterQueuesAreWatched(t *testing.T) {
 			dlqs[scalar(g[0])] = true
 		}
 	}
-	if len(dlqs) != 4 {
-		t.Fatalf("dead-letter queues %v, want the validation queue's, the schedule's, the import queue's and the bounce queue's", dlqs)
+	if len(dlqs) != 5 {
+		t.Fatalf("dead-letter queues %v, want the validation queue's, the schedule's, the import queue's, the bounce queue's and the webhook delivery queue's", dlqs)
 	}
 	alarmed := map[string]bool{}
 	for _, id := range tm.OfType("AWS::CloudWatch::Alarm") {

@@ -10,6 +10,7 @@ type Table struct {
 	RangeKey     string
 	Indexes      []Index
 	TTLAttribute string
+	StreamView   string // StreamSpecification.StreamViewType; empty: no stream
 }
 
 // Index is a global secondary index.
@@ -93,6 +94,9 @@ func (t *Template) Tables() []Table {
 		if ttl, ok := p["TimeToLiveSpecification"].(map[string]any); ok && scalar(ttl["Enabled"]) == "true" {
 			tb.TTLAttribute = scalar(ttl["AttributeName"])
 		}
+		if ss, ok := p["StreamSpecification"].(map[string]any); ok {
+			tb.StreamView = scalar(ss["StreamViewType"])
+		}
 		out = append(out, tb)
 	}
 	return out
@@ -175,4 +179,59 @@ func queueNotifications(nc any) []QueueNotification {
 func list(v any) []any {
 	l, _ := v.([]any)
 	return l
+}
+
+// Bus is an AWS::Events::EventBus.
+type Bus struct {
+	ID   string
+	Name any // unresolved
+}
+
+// Rule is an AWS::Events::Rule on a bus of the template, with its SQS
+// targets.
+type Rule struct {
+	ID      string
+	Bus     string // logical id of the bus (EventBusName: !Ref <bus>)
+	Pattern any    // EventPattern
+	Targets []RuleTarget
+	Enabled bool
+}
+
+// RuleTarget is a rule's target: a queue of the template.
+type RuleTarget struct {
+	ID    string
+	Queue string // logical id (Arn: !GetAtt <queue>.Arn)
+}
+
+// Buses returns the EventBridge buses.
+func (t *Template) Buses() []Bus {
+	var out []Bus
+	for _, id := range t.OfType("AWS::Events::EventBus") {
+		out = append(out, Bus{ID: id, Name: t.Resources[id].Properties["Name"]})
+	}
+	return out
+}
+
+// Rules returns the EventBridge rules.
+func (t *Template) Rules() []Rule {
+	var out []Rule
+	for _, id := range t.OfType("AWS::Events::Rule") {
+		p := t.Resources[id].Properties
+		r := Rule{ID: id, Pattern: p["EventPattern"], Enabled: scalar(p["State"]) != "DISABLED"}
+		bus, _ := p["EventBusName"].(map[string]any)
+		r.Bus = scalar(bus["Ref"])
+		if g, ok := bus["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+			r.Bus = scalar(g[0])
+		}
+		for _, tg := range list(p["Targets"]) {
+			tm, _ := tg.(map[string]any)
+			target := RuleTarget{ID: scalar(tm["Id"])}
+			if g, ok := tm["Arn"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+				target.Queue = scalar(g[0])
+			}
+			r.Targets = append(r.Targets, target)
+		}
+		out = append(out, r)
+	}
+	return out
 }

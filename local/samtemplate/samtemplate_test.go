@@ -111,7 +111,7 @@ func TestAuthorizersAreDeclared(t *testing.T) {
 func TestTemplateShape(t *testing.T) {
 	tm := load(t)
 	fns := tm.Functions()
-	if len(fns) != 9 {
+	if len(fns) != 12 { // v1's six, import, bounce, ..., and PublishFunction, WebhooksFunction, DeliverFunction
 		t.Fatalf("%d functions", len(fns))
 	}
 	public := 0
@@ -146,7 +146,7 @@ func TestTemplateShape(t *testing.T) {
 	if im := byID["ImportQueue"]; im.DeadLetterQueue != "ImportDLQ" || im.MaxReceiveCount != 5 {
 		t.Fatalf("import queue %+v", im)
 	}
-	if v, b := byID["ValidationQueue"], byID["BounceQueue"]; len(qs) != 7 || b.DeadLetterQueue != "BounceDLQ" || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
+	if v, b := byID["ValidationQueue"], byID["BounceQueue"]; len(qs) != 10 || byID["PublishFailures"].ID == "" || byID["DeliveryQueue"].DeadLetterQueue != "DeliveryDLQ" || b.DeadLetterQueue != "BounceDLQ" || v.DeadLetterQueue != "ValidationDLQ" || v.MaxReceiveCount != 5 || byID["FinalizeScheduleDLQ"].ID == "" {
 		t.Fatalf("queues %+v", qs)
 	}
 	// The worker's queue hides a message longer than the worker may run:
@@ -175,8 +175,23 @@ func TestTemplateShape(t *testing.T) {
 			}
 		}
 	}
-	if workers != 3 {
-		t.Errorf("%d functions read a queue, want the validation worker, the import function and the bounce worker", workers)
+	// The outbox: the table's stream feeds PublishFunction, failures
+	// reported per record, bisected, bounded, with an on-failure queue.
+	streams := 0
+	for _, f := range fns {
+		if st := f.Stream; st != nil {
+			streams++
+			if f.ID != "PublishFunction" || st.Table != "ClaimsTable" || !st.ReportBatchItemFailed || !st.Bisect ||
+				st.MaximumRetryAttempts < 0 || st.StartingPosition != "TRIM_HORIZON" || byID[st.OnFailure].ID == "" {
+				t.Errorf("%s: stream event source %+v", f.ID, st)
+			}
+		}
+	}
+	if streams != 1 || tables[0].StreamView == "" {
+		t.Errorf("%d functions read the table's stream (view %q), want PublishFunction", streams, tables[0].StreamView)
+	}
+	if workers != 4 {
+		t.Errorf("%d functions read a queue, want the validation worker, the import function, the bounce worker and the webhook deliverer", workers)
 	}
 	if v, err := Resolve(map[string]any{"Fn::Sub": "${A}-${B.Arn}"}, map[string]string{"A": "x", "B.Arn": "y"}); err != nil || v != "x-y" {
 		t.Fatalf("sub: %q %v", v, err)

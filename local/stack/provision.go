@@ -29,6 +29,11 @@ type Resources struct {
 	DLQURL     string
 	BucketName string
 	Sender     string
+	// EventsTapURL is the local-only queue that a catch-all rule on the
+	// claims bus feeds (GET /_local/events); empty without a bus.
+	EventsTapURL string
+	// StreamARNs are the tables' stream ARNs by logical id.
+	StreamARNs map[string]string
 	// Refs resolves the template's !Ref, !GetAtt and ${...} of resources
 	// and parameters to local values ("ClaimsTable", "ValidationQueue.Arn",
 	// "AWS::Region", "Stage", ...).
@@ -57,12 +62,17 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 			return nil, fmt.Errorf("parameter %s has no default and no local value (samconfig.toml [default.local_invoke.parameters])", name)
 		}
 	}
-	res := &Resources{Refs: refs}
+	res := &Resources{Refs: refs, StreamARNs: map[string]string{}}
 	ddb := awsclient.DynamoDB(cfg)
 	for _, tb := range t.Tables() {
 		name := prefix + "-" + tb.ID
-		if err := createTable(ctx, ddb, name, tb); err != nil {
+		streamARN, err := createTable(ctx, ddb, name, tb)
+		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", tb.ID, err)
+		}
+		if streamARN != "" {
+			refs[tb.ID+".StreamArn"] = streamARN
+			res.StreamARNs[tb.ID] = streamARN
 		}
 		refs[tb.ID] = name
 		refs[tb.ID+".Arn"] = "arn:aws:dynamodb:" + cfg.Region + ":000000000000:table/" + name
@@ -109,6 +119,12 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 	if err := provisionNotices(ctx, cfg, t, prefix, refs); err != nil {
 		return nil, err
 	}
+	if err := provisionKeys(ctx, cfg, t, res); err != nil {
+		return nil, err
+	}
+	if err := provisionEvents(ctx, cfg, t, prefix, res); err != nil {
+		return nil, err
+	}
 	if sender := refs["SenderEmail"]; sender != "" {
 		if _, err := awsclient.SES(cfg).VerifyEmailIdentity(ctx, &ses.VerifyEmailIdentityInput{EmailAddress: &sender}); err != nil {
 			return nil, fmt.Errorf("verify sender %s: %w", sender, err)
@@ -120,20 +136,21 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, pre
 
 // Provisioned are the resource types the local stack creates.
 var Provisioned = map[string]bool{"AWS::DynamoDB::Table": true, "AWS::SQS::Queue": true, "AWS::S3::Bucket": true,
-	"AWS::SNS::Topic": true, "AWS::SNS::Subscription": true, "AWS::SES::ConfigurationSet": true, "AWS::SES::ConfigurationSetEventDestination": true}
+	"AWS::SNS::Topic": true, "AWS::SNS::Subscription": true, "AWS::SES::ConfigurationSet": true, "AWS::SES::ConfigurationSetEventDestination": true,
+	"AWS::Events::EventBus": true, "AWS::Events::Rule": true, "AWS::KMS::Key": true}
 
 // AWSOnly are the template's resource types the local stack does not create,
 // and why.
 var AWSOnly = map[string]string{
 	"AWS::Serverless::Function":       "the runner runs each function's binary under the Runtime Interface Emulator (sam local: in Docker)",
 	"AWS::Serverless::HttpApi":        "the runner plays API Gateway and its JWT authorizer",
-	"AWS::Lambda::EventSourceMapping": "the runner polls the queue and feeds the function",
+	"AWS::Lambda::EventSourceMapping": "the runner polls the queue (or reads the table's stream) and feeds the function",
 	"AWS::Logs::LogGroup":             "function output goes to the runner's log",
 	"AWS::IAM::Role":                  "the emulators do not enforce IAM (functions run with the local stack's credentials); local/samtemplate's iam_test.go checks each role against the code instead",
 	"AWS::CloudWatch::Alarm":          "no CloudWatch locally; the DLQs themselves are created",
 	"AWS::Logs::MetricFilter":         "no CloudWatch Logs locally (the runner logs to its own output); the access log's 429 count is AWS's",
 	"AWS::S3::BucketPolicy":           "TLS-only access: the emulators are reached over plain HTTP on loopback (and LocalStack does not enforce bucket policies)",
-	"AWS::SQS::QueuePolicy":           "S3 may send the bucket's notifications to the import queue, SNS the SES events to the bounce queue: LocalStack delivers both without a queue policy (the bucket's notification and the topic's subscription themselves are created)",
+	"AWS::SQS::QueuePolicy":           "S3 may send the bucket's notifications to the import queue, SNS the SES events to the bounce queue, EventBridge the webhook rule's events to the delivery queue: LocalStack delivers all three without a queue policy (the bucket's notification and the topic's subscription themselves are created)",
 }
 
 // CheckLocalCoverage fails on a template resource type the local stack
@@ -152,8 +169,11 @@ func CheckLocalCoverage(t *samtemplate.Template) error {
 	return nil
 }
 
-func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samtemplate.Table) error {
+func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samtemplate.Table) (string, error) {
 	in := &dynamodb.CreateTableInput{TableName: &name, BillingMode: ddbtypes.BillingModePayPerRequest}
+	if tb.StreamView != "" {
+		in.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(tb.StreamView)}
+	}
 	for attr, typ := range tb.Attributes {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{
 			AttributeName: aws.String(attr), AttributeType: ddbtypes.ScalarAttributeType(typ),
@@ -166,8 +186,9 @@ func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samt
 			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(ix.Projection)},
 		})
 	}
-	if _, err := ddb.CreateTable(ctx, in); err != nil {
-		return err
+	out, err := ddb.CreateTable(ctx, in)
+	if err != nil {
+		return "", err
 	}
 	if tb.TTLAttribute != "" {
 		_, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
@@ -175,10 +196,10 @@ func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samt
 			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(tb.TTLAttribute), Enabled: aws.Bool(true)},
 		})
 		if err != nil {
-			return fmt.Errorf("ttl: %w", err)
+			return "", fmt.Errorf("ttl: %w", err)
 		}
 	}
-	return nil
+	return aws.ToString(out.TableDescription.LatestStreamArn), nil
 }
 
 func keySchema(hash, rng string) []ddbtypes.KeySchemaElement {

@@ -206,7 +206,7 @@ func (s *Stack) startLocalStack(o Options) error {
 	cmd := exec.Command(py, "-m", "localstack.runtime.main")
 	hostPort := "127.0.0.1:" + strconv.Itoa(port)
 	cmd.Env = append(os.Environ(),
-		"SERVICES=sqs,ses,s3,sns,events", "GATEWAY_LISTEN="+hostPort, "LOCALSTACK_HOST="+hostPort,
+		"SERVICES=sqs,ses,s3,sns,events,kms", "GATEWAY_LISTEN="+hostPort, "LOCALSTACK_HOST="+hostPort,
 		"DNS_ADDRESS=0", "SKIP_SSL_CERT_DOWNLOAD=1", "DISABLE_EVENTS=1", "SQS_ENDPOINT_STRATEGY=path",
 		"FILESYSTEM_ROOT="+dir, "LOCALSTACK_VOLUME_DIR="+filepath.Join(dir, "volume"), "TMPDIR="+dir,
 		"PERSISTENCE=0", "EAGER_SERVICE_LOADING=0", "LS_LOG=warning",

@@ -41,7 +41,7 @@ func (s *Store) Create(ctx context.Context, c *claim.Claim, ev claim.Event, ops 
 	if err != nil {
 		return err
 	}
-	evItem, err := eventItem(c.ID, c.Version, ev)
+	evItem, err := eventItem(c, ev)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (s *Store) changeItems(ch Change) ([]types.TransactWriteItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	evItem, err := eventItem(ch.Claim.ID, ch.Claim.Version, ch.Event)
+	evItem, err := eventItem(ch.Claim, ch.Event)
 	if err != nil {
 		return nil, err
 	}

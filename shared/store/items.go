@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -126,14 +127,71 @@ func decodeClaim(item map[string]types.AttributeValue) (*claim.Claim, error) {
 	return &c, nil
 }
 
-func eventItem(claimID string, version int64, ev claim.Event) (map[string]types.AttributeValue, error) {
+func eventItem(c *claim.Claim, ev claim.Event) (map[string]types.AttributeValue, error) {
 	item, err := marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("marshal event: %w", err)
 	}
-	item[attrPK] = str(claimPK(claimID))
-	item[attrSK] = str(eventSK(ev, version))
+	item[attrPK] = str(claimPK(c.ID))
+	item[attrSK] = str(eventSK(ev, c.Version))
 	item[attrType] = str(typeEvent)
-	item["version"] = num(version)
+	item["version"] = num(c.Version)
+	// The outbox (docs/design.md "Events out"): what the claim's
+	// "Claim Status Changed" event needs, written in the transition's own
+	// transaction so the table's stream carries it to PublishFunction.
+	item[attrEventID] = str(EventID(c.ID, c.Version))
+	item["claimId"] = str(c.ID)
+	item["partnerId"] = str(c.PartnerID)
+	item["mpnId"] = str(c.MPNID)
+	item["tenantId"] = str(c.Customer.TenantID)
+	if c.StatusReason != nil {
+		reason, err := marshal(c.StatusReason)
+		if err != nil {
+			return nil, fmt.Errorf("marshal status reason: %w", err)
+		}
+		item["statusReason"] = &types.AttributeValueMemberM{Value: reason}
+	}
 	return item, nil
+}
+
+const attrEventID = "eventId"
+
+// EventID is the stable id of a claim's history event: the claim and the
+// version its transition produced (each transition increments the version
+// once). Consumers de-duplicate redelivered events by it.
+func EventID(claimID string, version int64) string {
+	return fmt.Sprintf("%s-v%d", claimID, version)
+}
+
+// OutboxEvent is a history item as the table's stream carries it: the
+// event and the claim's fields a "Claim Status Changed" event needs.
+type OutboxEvent struct {
+	claim.Event
+	EventID      string              `json:"eventId"`
+	ClaimID      string              `json:"claimId"`
+	PartnerID    string              `json:"partnerId"`
+	MpnID        string              `json:"mpnId"`
+	TenantID     string              `json:"tenantId"`
+	StatusReason *claim.StatusReason `json:"statusReason"`
+	Version      int64               `json:"version"`
+}
+
+// DecodeOutbox reads a stream image. ok is false for any item that is not
+// a claim's history event, or an event that changes no status.
+func DecodeOutbox(item map[string]types.AttributeValue) (ev OutboxEvent, ok bool, err error) {
+	pk, _ := item[attrPK].(*types.AttributeValueMemberS)
+	sk, _ := item[attrSK].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil || !strings.HasPrefix(pk.Value, claimPrefix) || !strings.HasPrefix(sk.Value, eventPrefix) {
+		return ev, false, nil
+	}
+	if err := unmarshal(item, &ev); err != nil {
+		return ev, false, fmt.Errorf("decode history event %s %s: %w", pk.Value, sk.Value, err)
+	}
+	if ev.ClaimID == "" {
+		ev.ClaimID = strings.TrimPrefix(pk.Value, claimPrefix)
+	}
+	if ev.EventID == "" {
+		ev.EventID = EventID(ev.ClaimID, ev.Version)
+	}
+	return ev, ev.ToStatus != "" && ev.FromStatus != ev.ToStatus, nil
 }

@@ -1,0 +1,333 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/cpor-claims/claims/local/runner"
+	"github.com/cpor-claims/claims/shared/awsclient"
+	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/store"
+)
+
+type statusEvent struct {
+	SchemaVersion string         `json:"schemaVersion"`
+	EventID       string         `json:"eventId"`
+	ClaimID       string         `json:"claimId"`
+	PartnerID     string         `json:"partnerId"`
+	MpnID         string         `json:"mpnId"`
+	TenantID      string         `json:"tenantId"`
+	FromStatus    *string        `json:"fromStatus"`
+	ToStatus      string         `json:"toStatus"`
+	StatusReason  map[string]any `json:"statusReason"`
+	Version       int64          `json:"version"`
+	At            string         `json:"at"`
+}
+
+// claimEvents reads GET /_local/events until want distinct events of the claim are
+// there (or the deadline), and returns them in delivery order.
+func claimEvents(t *testing.T, claimID string, want int, within time.Duration) []statusEvent {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var out struct {
+			Items []struct {
+				ID         string          `json:"id"`
+				Source     string          `json:"source"`
+				DetailType string          `json:"detail-type"`
+				Time       string          `json:"time"`
+				Detail     json.RawMessage `json:"detail"`
+			} `json:"items"`
+		}
+		r := expect(t, call(t, nil, "GET", "/_local/events", nil), 200)
+		if err := json.Unmarshal(r.body, &out); err != nil {
+			t.Fatal(err)
+		}
+		var evs []statusEvent
+		distinct := map[string]bool{}
+		for _, it := range out.Items {
+			if it.Source != "cpor.claims" || it.DetailType != "Claim Status Changed" {
+				continue
+			}
+			var d statusEvent
+			if err := json.Unmarshal(it.Detail, &d); err != nil {
+				t.Fatalf("detail %s: %v", it.Detail, err)
+			}
+			if d.ClaimID == claimID {
+				evs = append(evs, d)
+				distinct[d.EventID] = true
+			}
+		}
+		if len(distinct) >= want || time.Now().After(deadline) {
+			return evs
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Every committed status change of a claim reaches the bus once, in order,
+// with the contract's detail; edits that change no status do not.
+func TestStatusChangesReachTheBus(t *testing.T) {
+	u := newUser(t, "evpartner", true)
+	id := createClaim(t, &u, true)
+	expect(t, call(t, &u, "PATCH", "/claims/"+id, map[string]any{"name": "Renamed"}), 200)
+	upload(t, &u, id, pdf)
+	expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
+	waitStatus(t, &u, id, "PendingCustomer")
+	expect(t, call(t, &u, "POST", "/claims/"+id+"/withdraw", nil), 200)
+	c := expect(t, call(t, &u, "GET", "/claims/"+id, nil), 200).json(t)
+
+	evs := claimEvents(t, id, 4, 30*time.Second)
+	var got []string
+	for _, e := range evs {
+		from := ""
+		if e.FromStatus != nil {
+			from = *e.FromStatus
+		}
+		got = append(got, from+">"+e.ToStatus)
+	}
+	want := []string{">Draft", "Draft>Submitted", "Submitted>PendingCustomer", "PendingCustomer>Withdrawn"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	for i, e := range evs {
+		if e.SchemaVersion != "1" || e.PartnerID != "evpartner" || e.MpnID != "1234567" || e.TenantID == "" ||
+			e.EventID != store.EventID(id, e.Version) || e.At == "" {
+			t.Errorf("event %d: %+v", i, e)
+		}
+		if i > 0 && e.Version <= evs[i-1].Version {
+			t.Errorf("versions out of order: %d after %d", e.Version, evs[i-1].Version)
+		}
+	}
+	if last := evs[len(evs)-1]; float64(last.Version) != c["version"].(float64) {
+		t.Errorf("last event version %d, claim version %v", last.Version, c["version"])
+	}
+	// Nothing more arrives (no event for the PATCH, the evidence, the notice).
+	time.Sleep(time.Second)
+	if n := len(claimEvents(t, id, 0, 0)); n != 4 {
+		t.Errorf("%d events, want 4", n)
+	}
+}
+
+// POST /_local/events puts one event on the claims bus, as put-events.
+func TestLocalPutEvent(t *testing.T) {
+	detail := fmt.Sprintf(`{"tenantId":"t-%d","subscriptionId":"s","endedAt":"2026-01-01T00:00:00Z"}`, time.Now().UnixNano())
+	r := expect(t, call(t, nil, "POST", "/_local/events", map[string]any{"source": "cpor.billing", "detail-type": "Subscription Ended", "detail": json.RawMessage(detail)}), 200)
+	id, _ := r.json(t)["id"].(string)
+	if id == "" {
+		t.Fatalf("no id: %s", r.body)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		for _, e := range rt.Events() {
+			if e.ID == id {
+				if e.Source != "cpor.billing" || e.DetailType != "Subscription Ended" || string(e.Detail) != detail {
+					t.Fatalf("event %+v", e)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("event %s never reached the bus's tap", id)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// transitions commits n status changes of one new claim through the store
+// (each its own transaction, as the service commits them).
+func transitions(t *testing.T, r *runner.Runner, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(awsclient.DynamoDB(cfg), r.Resources().TableName)
+	now := time.Now().UTC()
+	c := &claim.Claim{ID: fmt.Sprintf("evt%d", now.UnixNano()), Status: claim.StatusSubmitted, Version: 1, PartnerID: "seqpartner",
+		MPNID: "1234567", Customer: claim.Customer{TenantID: "00000000-0000-4000-8000-000000000001", Domain: "contoso.onmicrosoft.com"},
+		SolutionArea: "Microsoft365", Activity: "Usage", CreatedAt: now, UpdatedAt: now, Products: []claim.ProductRef{}, Evidence: []claim.Evidence{}}
+	if err := st.Create(ctx, c, claim.Event{At: now, Actor: claim.Actor{Type: claim.ActorSystem, ID: "test"}, Action: claim.ActionSubmitted, ToStatus: claim.StatusSubmitted}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < n; i++ {
+		next := *c
+		next.Version++
+		next.UpdatedAt = now.Add(time.Duration(i) * time.Millisecond)
+		next.Status, next.StatusReason = claim.StatusNeedsInfo, &claim.StatusReason{Code: "evidence_missing", Message: "more"}
+		action := claim.ActionMoreInfoRequested
+		if c.Status == claim.StatusNeedsInfo {
+			next.Status, next.StatusReason, action = claim.StatusSubmitted, nil, claim.ActionResponded
+		}
+		ev := claim.Event{At: next.UpdatedAt, Actor: claim.Actor{Type: claim.ActorSystem, ID: "test"}, Action: action, FromStatus: c.Status, ToStatus: next.Status}
+		if err := st.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
+			t.Fatal(err)
+		}
+		c = &next
+	}
+	return c.ID
+}
+
+// checkInOrder: every version 1..n arrived, and de-duplicated by eventId
+// (first delivery wins) they arrived in order.
+func checkInOrder(t *testing.T, evs []statusEvent, id string, n int) (dups int) {
+	t.Helper()
+	seen := map[string]bool{}
+	var next int64 = 1
+	for _, e := range evs {
+		if seen[e.EventID] {
+			dups++
+			continue
+		}
+		seen[e.EventID] = true
+		if e.Version != next || e.EventID != store.EventID(id, e.Version) {
+			t.Fatalf("event %s (version %d) arrived where version %d was due", e.EventID, e.Version, next)
+		}
+		next++
+	}
+	if int(next-1) != n {
+		t.Fatalf("%d distinct events, want %d", next-1, n)
+	}
+	return dups
+}
+
+// putRecorder stands between PublishFunction and the emulator's EventBridge
+// and records, in order, the detail of every entry of every PutEvents call:
+// what the function published, in the order it published it (EventBridge
+// itself, in AWS as in LocalStack, delivers to its targets asynchronously,
+// so a target's arrival order is not the publication order).
+type putRecorder struct {
+	mu      sync.Mutex
+	calls   int
+	details []statusEvent
+}
+
+func (p *putRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutEvents") {
+		var in struct{ Entries []struct{ Detail string } }
+		_ = json.Unmarshal(body, &in)
+		p.mu.Lock()
+		p.calls++
+		for _, e := range in.Entries {
+			var d statusEvent
+			_ = json.Unmarshal([]byte(e.Detail), &d)
+			p.details = append(p.details, d)
+		}
+		p.mu.Unlock()
+	}
+	target, _ := url.Parse(os.Getenv("AWS_ENDPOINT_URL"))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+}
+
+func (p *putRecorder) of(id string) []statusEvent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []statusEvent
+	for _, d := range p.details {
+		if d.ClaimID == id {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+var (
+	recOnce   sync.Once
+	recRunner *runner.Runner
+	recorder  = &putRecorder{}
+	recErr    error
+)
+
+// recordingRunner is a runner whose PublishFunction reaches EventBridge
+// through the recorder (AWS_ENDPOINT_URL_EVENTBRIDGE, the SDK's standard
+// per-service endpoint variable) and whose webhook retries come after 1 s.
+func recordingRunner(t *testing.T) *runner.Runner {
+	t.Helper()
+	recOnce.Do(func() {
+		srv := httptest.NewServer(recorder)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		recRunner, recErr = startRunnerWith(ctx, "evrec", runner.Config{MaxInstances: 2,
+			FunctionEnv: map[string]map[string]string{
+				"PublishFunction": {"AWS_ENDPOINT_URL_EVENTBRIDGE": srv.URL},
+				// Retries after 1 s instead of 5 s ... 10 h (honoured
+				// only under stage local).
+				"DeliverFunction": {"WEBHOOK_RETRY_SCHEDULE": "1s,1s,1s,1s,1s,1s,1s"},
+			}})
+	})
+	if recErr != nil {
+		t.Fatal(recErr)
+	}
+	return recRunner
+}
+
+// Events of 100 transitions of one claim are published in order, none
+// missing, none twice, and all reach the bus's targets.
+func TestHundredTransitionsInOrder(t *testing.T) {
+	r := recordingRunner(t)
+	defer using(r)()
+	id := transitions(t, r, 100)
+	delivered := claimEvents(t, id, 100, 60*time.Second)
+	if dups := checkInOrder(t, recorder.of(id), id, 100); dups != 0 {
+		t.Errorf("%d duplicates without any failure", dups)
+	}
+	seen := map[string]bool{}
+	for _, e := range delivered {
+		seen[e.EventID] = true
+	}
+	if len(seen) != 100 || len(delivered) != 100 {
+		t.Errorf("%d events (%d distinct) reached the bus's targets, want 100", len(delivered), len(seen))
+	}
+}
+
+// A PublishFunction killed mid-batch (again and again) loses nothing: the
+// batch is delivered again from where it failed; what it had already put
+// is put again only as duplicates of the same eventId, and de-duplicated
+// the events are still published in order.
+func TestKilledPublisherLosesNothing(t *testing.T) {
+	r := recordingRunner(t)
+	defer using(r)()
+	done := make(chan struct{})
+	kills := 0
+	go func() {
+		defer close(done)
+		for i := 0; i < 8; i++ {
+			time.Sleep(100 * time.Millisecond)
+			if killFunctionQuiet(r, "PublishFunction") > 0 {
+				kills++
+			}
+		}
+	}()
+	id := transitions(t, r, 60)
+	<-done
+	delivered := claimEvents(t, id, 60, 90*time.Second)
+	dups := checkInOrder(t, recorder.of(id), id, 60)
+	seen := map[string]bool{}
+	for _, e := range delivered {
+		seen[e.EventID] = true
+	}
+	if len(seen) != 60 {
+		t.Errorf("%d distinct events reached the bus's targets, want 60", len(seen))
+	}
+	if kills == 0 {
+		t.Error("PublishFunction was never killed")
+	}
+	t.Logf("%d kills, %d duplicates (same eventId) of 60 events", kills, dups)
+}

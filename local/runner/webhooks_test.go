@@ -1,0 +1,360 @@
+package runner_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// received is one POST a test receiver got.
+type received struct {
+	id, timestamp, signature string
+	body                     []byte
+}
+
+// receiver is a webhook receiver on a free loopback port; answer picks the
+// status of the n-th request (from 1).
+type receiver struct {
+	mu     sync.Mutex
+	got    []received
+	answer func(n int) int
+	srv    *httptest.Server
+}
+
+func newReceiver(t *testing.T, answer func(n int) int) *receiver {
+	rc := &receiver{answer: answer}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.got = append(rc.got, received{r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature"), body})
+		n := len(rc.got)
+		rc.mu.Unlock()
+		status := http.StatusNoContent
+		if rc.answer != nil {
+			status = rc.answer(n)
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(strings.Repeat("x", 5000))) // longer than what is kept
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) all() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received{}, rc.got...)
+}
+
+func (rc *receiver) wait(t *testing.T, n int, within time.Duration) []received {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if got := rc.all(); len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// verify checks a delivery's signatures as the Standard Webhooks
+// specification defines them, written here independently of the product:
+// base64(HMAC-SHA256(key, id + "." + timestamp + "." + body)) with the
+// secret's bytes (base64 after "whsec_"), "v1," first, several separated by
+// spaces. It returns which of the secrets signed it.
+func verify(t *testing.T, r received, secrets ...string) []bool {
+	t.Helper()
+	ts, err := strconv.ParseInt(r.timestamp, 10, 64)
+	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
+		t.Fatalf("webhook-timestamp %q not a current Unix time", r.timestamp)
+	}
+	sigs := map[string]bool{}
+	for _, s := range strings.Split(r.signature, " ") {
+		v, sig, ok := strings.Cut(s, ",")
+		if !ok || v != "v1" {
+			t.Fatalf("signature %q is not v1,<base64>", s)
+		}
+		sigs[sig] = true
+	}
+	signed := make([]bool, len(secrets))
+	for i, secret := range secrets {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+		if err != nil || !strings.HasPrefix(secret, "whsec_") || len(key) != 32 {
+			t.Fatalf("secret %q is not whsec_ + base64 of 32 bytes", secret)
+		}
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(r.id + "." + r.timestamp + "."))
+		mac.Write(r.body)
+		signed[i] = sigs[base64.StdEncoding.EncodeToString(mac.Sum(nil))]
+	}
+	return signed
+}
+
+func register(t *testing.T, u *user, url string, statuses ...string) (id, secret string) {
+	t.Helper()
+	body := map[string]any{"url": url, "description": "test receiver"}
+	if statuses != nil {
+		body["statuses"] = statuses
+	}
+	w := expect(t, call(t, u, "POST", "/webhooks", body), 201).json(t)
+	if w["enabled"] != true || w["url"] != url {
+		t.Fatalf("webhook %v", w)
+	}
+	return w["id"].(string), w["secret"].(string)
+}
+
+type payload struct {
+	Type      string          `json:"type"`
+	Timestamp string          `json:"timestamp"`
+	Data      statusEvent     `json:"data"`
+	Raw       json.RawMessage `json:"-"`
+}
+
+func decodePayload(t *testing.T, r received) payload {
+	t.Helper()
+	var p payload
+	if err := json.Unmarshal(r.body, &p); err != nil || p.Type != "claim.status_changed" || p.Timestamp == "" {
+		t.Fatalf("payload %s: %v", r.body, err)
+	}
+	if r.id != p.Data.EventID {
+		t.Fatalf("webhook-id %q, eventId %q", r.id, p.Data.EventID)
+	}
+	return p
+}
+
+// Each status change reaches the partner's webhooks, signed; a webhook
+// with statuses gets only those; another partner's webhooks get nothing.
+func TestWebhookSignedDeliveries(t *testing.T) {
+	r := recordingRunner(t)
+	defer using(r)()
+	u := newUser(t, fmt.Sprintf("whp%d", time.Now().UnixNano()%1e6), true)
+	other := newUser(t, fmt.Sprintf("who%d", time.Now().UnixNano()%1e6), true)
+	all, others := newReceiver(t, nil), newReceiver(t, nil)
+	_, secret := register(t, &u, all.srv.URL+"/hook")
+	_, secret2 := register(t, &u, all.srv.URL+"/hook2", "Submitted") // same receiver, other path: its own secret
+	register(t, &other, others.srv.URL)
+
+	id := createClaim(t, &u, true)
+	upload(t, &u, id, pdf)
+	expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
+
+	got := all.wait(t, 3, 30*time.Second)
+	bySecret := map[string][]string{}
+	for _, g := range got {
+		p := decodePayload(t, g)
+		ok := verify(t, g, secret, secret2)
+		switch {
+		case ok[0]:
+			bySecret["all"] = append(bySecret["all"], p.Data.ToStatus)
+		case ok[1]:
+			bySecret["submitted"] = append(bySecret["submitted"], p.Data.ToStatus)
+		default:
+			t.Fatalf("delivery %s verifies with neither secret", g.id)
+		}
+		if p.Data.ClaimID != id || p.Data.PartnerID != u.partner {
+			t.Fatalf("data %+v", p.Data)
+		}
+	}
+	if fmt.Sprint(bySecret["submitted"]) != "[Submitted]" || len(bySecret["all"]) < 2 || bySecret["all"][0] != "Draft" {
+		t.Fatalf("deliveries %v", bySecret)
+	}
+	time.Sleep(time.Second)
+	if n := len(others.all()); n != 0 {
+		t.Fatalf("another partner's webhook got %d deliveries", n)
+	}
+}
+
+// A receiver that fails twice then succeeds gets the same webhook-id three
+// times, each signed; the deliveries log shows the three attempts, the
+// response kept to at most 1 KiB.
+func TestWebhookRetriesKeepTheID(t *testing.T) {
+	r := recordingRunner(t)
+	defer using(r)()
+	u := newUser(t, fmt.Sprintf("whr%d", time.Now().UnixNano()%1e6), true)
+	rc := newReceiver(t, func(n int) int {
+		if n <= 2 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
+	hook, secret := register(t, &u, rc.srv.URL)
+	createClaim(t, &u, false)
+	got := rc.wait(t, 3, 40*time.Second)
+	if len(got) != 3 {
+		t.Fatalf("%d deliveries, want 3", len(got))
+	}
+	for _, g := range got {
+		if g.id != got[0].id || !verify(t, g, secret)[0] {
+			t.Fatalf("delivery %q (first %q) not the same id, or not signed", g.id, got[0].id)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(rc.all()); n != 3 {
+		t.Fatalf("%d deliveries after success, want 3", n)
+	}
+	var log struct {
+		Items []struct {
+			ID             string  `json:"id"`
+			EventID        string  `json:"eventId"`
+			Attempt        int     `json:"attempt"`
+			Status         string  `json:"status"`
+			ResponseStatus *int    `json:"responseStatus"`
+			Error          *string `json:"error"`
+		} `json:"items"`
+	}
+	resp := expect(t, call(t, &u, "GET", "/webhooks/"+hook+"/deliveries", nil), 200)
+	if err := json.Unmarshal(resp.body, &log); err != nil || len(log.Items) != 3 {
+		t.Fatalf("deliveries %s", resp.body)
+	}
+	if it := log.Items[0]; it.Attempt != 3 || it.Status != "succeeded" || *it.ResponseStatus != 200 || it.EventID != got[0].id {
+		t.Errorf("newest attempt %+v", it)
+	}
+	if it := log.Items[2]; it.Attempt != 1 || it.Status == "succeeded" || *it.ResponseStatus != 503 || it.Error == nil || len(*it.Error) > 1100 {
+		t.Errorf("first attempt %+v", it)
+	}
+	// Retry one delivery on demand: one more POST, same id.
+	expect(t, call(t, &u, "POST", "/webhooks/"+hook+"/deliveries/"+log.Items[0].ID+"/retry", nil), 202)
+	if got := rc.wait(t, 4, 20*time.Second); len(got) != 4 || got[3].id != got[0].id {
+		t.Fatalf("retry: %d deliveries", len(got))
+	}
+}
+
+// After a rotation both secrets sign (two signatures) until the old one
+// retires; the new secret is shown once.
+func TestWebhookRotation(t *testing.T) {
+	r := recordingRunner(t)
+	defer using(r)()
+	u := newUser(t, fmt.Sprintf("whs%d", time.Now().UnixNano()%1e6), true)
+	rc := newReceiver(t, nil)
+	hook, old := register(t, &u, rc.srv.URL)
+	rot := expect(t, call(t, &u, "POST", "/webhooks/"+hook+"/rotate-secret", nil), 200).json(t)
+	fresh, _ := rot["secret"].(string)
+	if fresh == "" || fresh == old {
+		t.Fatalf("rotate: %v", rot)
+	}
+	createClaim(t, &u, false)
+	got := rc.wait(t, 1, 30*time.Second)
+	if len(got) != 1 {
+		t.Fatal("no delivery")
+	}
+	if ok := verify(t, got[0], old, fresh); !ok[0] || !ok[1] || len(strings.Split(got[0].signature, " ")) != 2 {
+		t.Fatalf("signatures %q: old %v new %v", got[0].signature, ok[0], ok[1])
+	}
+	w := expect(t, call(t, &u, "GET", "/webhooks/"+hook, nil), 200).json(t)
+	if _, shown := w["secret"]; shown {
+		t.Fatal("GET shows the secret")
+	}
+}
+
+// A 410 answer disables the webhook: no more deliveries.
+func TestWebhookGoneDisables(t *testing.T) {
+	r := recordingRunner(t)
+	defer using(r)()
+	u := newUser(t, fmt.Sprintf("whg%d", time.Now().UnixNano()%1e6), true)
+	rc := newReceiver(t, func(int) int { return http.StatusGone })
+	hook, _ := register(t, &u, rc.srv.URL)
+	createClaim(t, &u, false)
+	rc.wait(t, 1, 30*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		w := expect(t, call(t, &u, "GET", "/webhooks/"+hook, nil), 200).json(t)
+		if w["enabled"] == false {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook still enabled after 410: %v", w)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	createClaim(t, &u, false)
+	time.Sleep(3 * time.Second)
+	if n := len(rc.all()); n != 1 {
+		t.Fatalf("%d deliveries, want 1 (disabled after the 410)", n)
+	}
+}
+
+// Registration: IncentivesAdmin only, at most 10, another partner's 404,
+// and no URL that is not https or reaches a non-public address.
+func TestWebhookRegistrationRules(t *testing.T) {
+	r := recordingRunner(t)
+	defer using(r)()
+	p := fmt.Sprintf("whx%d", time.Now().UnixNano()%1e6)
+	u, reader, other := newUser(t, p, true), newUser(t, p, false), newUser(t, p+"o", true)
+	expect(t, call(t, &reader, "GET", "/webhooks", nil), 403)
+	expect(t, call(t, &reader, "POST", "/webhooks", map[string]any{"url": "https://example.com/h"}), 403)
+	for _, bad := range []string{"http://example.com/h", "https://10.0.0.1/h", "https://169.254.169.254/latest", "https://[::1]/h",
+		"https://[::ffff:10.1.2.3]/h", "https://[fd00::1]/h", "https://[fe80::1]/h", "https://192.168.1.1/", "https://100.64.0.1/",
+		"https://user:pw@example.com/", "ftp://example.com/", "http://10.0.0.1:8080/"} {
+		resp := expect(t, call(t, &u, "POST", "/webhooks", map[string]any{"url": bad}), 422)
+		if resp.code(t) != "invalid_input" {
+			t.Errorf("%s: %s", bad, resp.body)
+		}
+	}
+	var ids []string
+	for i := 0; i < 10; i++ {
+		id, _ := register(t, &u, fmt.Sprintf("http://127.0.0.1:9/%d", i))
+		ids = append(ids, id)
+	}
+	expect(t, call(t, &u, "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/11"}), 422)
+	list := expect(t, call(t, &u, "GET", "/webhooks", nil), 200).json(t)
+	if items := list["items"].([]any); len(items) != 10 || items[0].(map[string]any)["secret"] != nil {
+		t.Fatalf("list %v", list)
+	}
+	expect(t, call(t, &other, "GET", "/webhooks/"+ids[0], nil), 404)
+	expect(t, call(t, &other, "DELETE", "/webhooks/"+ids[0], nil), 404)
+	expect(t, call(t, &u, "DELETE", "/webhooks/"+ids[0], nil), 204)
+	expect(t, call(t, &u, "GET", "/webhooks/"+ids[0], nil), 404)
+	register(t, &u, "http://localhost:9/again") // room again
+}
+
+var (
+	hookMu   sync.Mutex
+	hookPath = map[string]string{} // partner -> /webhooks/<id>/deliveries/<deliveryId>
+)
+
+// routePath fills a route's path parameters with resources of u's partner:
+// {id} is claimID on the claim routes and one of u's webhooks on the
+// webhook routes, {deliveryId} one of its deliveries (made for real: a
+// webhook to a local receiver, a claim whose event it receives).
+func routePath(t *testing.T, u *user, path, claimID string) string {
+	t.Helper()
+	if !strings.HasPrefix(path, "/webhooks/") {
+		return pathWithID(t, u, path, claimID)
+	}
+	hookMu.Lock()
+	defer hookMu.Unlock()
+	p, ok := hookPath[u.partner]
+	if !ok {
+		rc := newReceiver(t, nil)
+		rc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+		hook, _ := register(t, u, rc.srv.URL)
+		createClaim(t, u, false)
+		deadline := time.Now().Add(30 * time.Second)
+		for p == "" {
+			var log struct {
+				Items []struct{ ID string } `json:"items"`
+			}
+			_ = json.Unmarshal(expect(t, call(t, u, "GET", "/webhooks/"+hook+"/deliveries", nil), 200).body, &log)
+			if len(log.Items) > 0 {
+				p = "/webhooks/" + hook + "/deliveries/" + log.Items[0].ID
+			} else if time.Now().After(deadline) {
+				t.Fatal("no delivery to the test webhook")
+			} else {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		hookPath[u.partner] = p
+	}
+	parts := strings.Split(p, "/") // "", webhooks, <id>, deliveries, <deliveryId>
+	return strings.NewReplacer("{id}", parts[2], "{deliveryId}", parts[4]).Replace(path)
+}
