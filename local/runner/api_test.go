@@ -101,6 +101,23 @@ func TestCreateRules(t *testing.T) {
 	if f := r.fields(t); !slices.Contains(f, "customer.tenantId") || !slices.Contains(f, "customer.domain") || !slices.Contains(f, "activity") || !slices.Contains(f, "mpnId") {
 		t.Fatalf("all errors at once: %v", f)
 	}
+	// A subscriptionId given must be a GUID: null or blank is not "all
+	// subscriptions" (that is leaving it out), on create and in a patch.
+	for _, sub := range []any{nil, "", "  "} {
+		ba := draftBody(false)
+		ba["solutionArea"], ba["activity"] = "BusinessApplications", "Usage"
+		ba["products"] = []any{map[string]any{"id": "power-apps"}, map[string]any{"id": "power-apps", "subscriptionId": sub}}
+		r := call(t, &u, "POST", "/claims", ba)
+		if r.status != 422 || !slices.Equal(r.fields(t), []string{"products[1].subscriptionId"}) {
+			t.Fatalf("subscriptionId %q: %d %s", sub, r.status, r.body)
+		}
+		ba["products"] = []any{map[string]any{"id": "power-apps"}}
+		id := expect(t, call(t, &u, "POST", "/claims", ba), 201).json(t)["id"].(string)
+		patch := map[string]any{"products": []any{map[string]any{"id": "power-apps", "subscriptionId": sub}}}
+		if r := call(t, &u, "PATCH", "/claims/"+id, patch); r.status != 422 || !slices.Equal(r.fields(t), []string{"products[0].subscriptionId"}) {
+			t.Fatalf("patch subscriptionId %q: %d %s", sub, r.status, r.body)
+		}
+	}
 	missing := map[string]any{"mpnId": "1234567"}
 	if r := call(t, &u, "POST", "/claims", missing); r.status != 422 || len(r.fields(t)) != 4 {
 		t.Fatalf("required: %d %s", r.status, r.body)
@@ -128,6 +145,10 @@ func TestIdempotencyKey(t *testing.T) {
 	u := newUser(t, "idem-partner", true)
 	body := draftBody(false)
 	run := fmt.Sprint(time.Now().UnixNano())
+	// A blank key is refused, not taken as none.
+	if r := call(t, &u, "POST", "/claims", body, "Idempotency-Key", " "); r.status != 400 || r.code(t) != "invalid_input" {
+		t.Fatalf("blank Idempotency-Key: %d %s", r.status, r.body)
+	}
 	first := expect(t, call(t, &u, "POST", "/claims", body, "Idempotency-Key", "key-1-"+run), 201).json(t)
 	again := expect(t, call(t, &u, "POST", "/claims", body, "Idempotency-Key", "key-1-"+run), 201).json(t)
 	if first["id"] != again["id"] {
@@ -217,7 +238,10 @@ func TestListPagesNewestFirst(t *testing.T) {
 	if !slices.Equal(got, ids) {
 		t.Fatalf("got %v, want %v", got, ids)
 	}
-	for _, q := range []string{"limit=0", "limit=101", "limit=x", "cursor=abc", "status=Nope", "tenantId=x", "sort=asc"} {
+	// An empty value is a value the parameter's format refuses (the
+	// OpenAPI document says so), not the parameter left out.
+	for _, q := range []string{"limit=0", "limit=101", "limit=x", "cursor=abc", "status=Nope", "tenantId=x", "sort=asc",
+		"tenantId=", "status=", "limit=", "cursor=", "status=Draft&tenantId="} {
 		if r := call(t, &u, "GET", "/claims?"+q, nil); r.status != 400 || r.code(t) != "invalid_input" {
 			t.Errorf("%s: %d %s", q, r.status, r.body)
 		}

@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Function runs one function's real binary under AWS's Runtime Interface
@@ -48,9 +51,63 @@ type instance struct {
 	done chan struct{}
 }
 
-// ErrFunctionError is returned (wrapped) when the function itself failed
-// (RIE answered with an error payload).
+// ErrFunctionError is returned (wrapped, as a *FunctionError) when the
+// function itself failed: it returned an error or panicked, its runtime
+// exited, or it ran past its timeout. Lambda reports all of these the same
+// way: Invoke answers 200 with X-Amz-Function-Error and an error payload,
+// API Gateway answers 500, an event source mapping retries the batch.
 var ErrFunctionError = errors.New("function error")
+
+// FunctionError is one failed invocation, with the payload Lambda's Invoke
+// would return for it ({"errorType","errorMessage",...}).
+type FunctionError struct {
+	Function string
+	Type     string // e.g. Sandbox.Timedout, Runtime.ExitError, or the handler's error type
+	Message  string
+	Payload  []byte
+}
+
+func (e *FunctionError) Error() string {
+	return fmt.Sprintf("%s: %s: %s: %s", ErrFunctionError, e.Function, e.Type, e.Message)
+}
+
+func (e *FunctionError) Unwrap() error { return ErrFunctionError }
+
+// newFunctionError builds the error and the payload Lambda would return.
+func newFunctionError(function, typ, msg string) *FunctionError {
+	b, _ := json.Marshal(map[string]string{"errorType": typ, "errorMessage": msg})
+	return &FunctionError{Function: function, Type: typ, Message: msg, Payload: b}
+}
+
+// rieTimeout is the Runtime Interface Emulator's whole answer (200,
+// text/plain) when a function runs past its timeout.
+var rieTimeout = regexp.MustCompile(`^Task timed out after [0-9.]+ seconds$`)
+
+// classify turns the emulator's answer into the function's result or a
+// *FunctionError. A result is 200 with a JSON document that is not an error
+// payload; anything else (the emulator's timeout text, a 502 for an exited
+// runtime, an error payload, a body that is not JSON) is a function error.
+func classify(function string, status int, header http.Header, body []byte) ([]byte, error) {
+	trimmed := bytes.TrimSpace(body)
+	if status == http.StatusOK && header.Get("X-Amz-Function-Error") == "" && !isErrorPayload(trimmed) && json.Valid(trimmed) {
+		return body, nil
+	}
+	if rieTimeout.Match(trimmed) {
+		return nil, newFunctionError(function, "Sandbox.Timedout", "RequestId: "+uuid.NewString()+" Error: "+string(trimmed))
+	}
+	var p struct {
+		Type    string `json:"errorType"`
+		Message string `json:"errorMessage"`
+	}
+	if json.Unmarshal(trimmed, &p) == nil && (p.Type != "" || p.Message != "") {
+		return nil, &FunctionError{Function: function, Type: p.Type, Message: p.Message, Payload: trimmed}
+	}
+	msg := string(trimmed)
+	if msg == "" {
+		msg = fmt.Sprintf("the emulator answered %d without a body", status)
+	}
+	return nil, newFunctionError(function, "Runtime.InvalidResponse", msg)
+}
 
 // FreePort asks the kernel for a free loopback port.
 func FreePort() (int, error) {
@@ -88,17 +145,30 @@ func (f *Function) Warm(ctx context.Context) error {
 // start starts an instance and waits until it listens. An instance that
 // exits or does not listen in time is killed (its whole process group) and
 // forgotten: it holds no slot of Max and leaves no process behind.
+//
+// The emulator's two ports are picked free just before it starts, so
+// another process may take one first (the emulator then exits at once:
+// "bind: address already in use"); only that case is tried again, on new
+// ports, twice at most: an emulator that fails otherwise fails the start.
 func (f *Function) start(ctx context.Context) (*instance, error) {
-	in, err := f.spawn()
-	if err != nil {
-		return nil, err
-	}
-	if err := f.waitListening(ctx, in); err != nil {
+	for attempt := 1; ; attempt++ {
+		in, err := f.spawn()
+		if err != nil {
+			return nil, err
+		}
+		err = f.waitListening(ctx, in)
+		if err == nil {
+			return in, nil
+		}
 		f.kill(in)
-		return nil, err
+		if !errors.Is(err, errExitedAtStart) || attempt == 3 {
+			return nil, err
+		}
 	}
-	return in, nil
 }
+
+// errExitedAtStart: the emulator exited before it listened.
+var errExitedAtStart = errors.New("the emulator exited at start")
 
 func (f *Function) spawn() (*instance, error) {
 	emu, err := FreePort()
@@ -142,7 +212,7 @@ func (f *Function) waitListening(ctx context.Context, in *instance) error {
 		}
 		select {
 		case <-in.done:
-			return fmt.Errorf("%s: the emulator exited at start", f.Name)
+			return fmt.Errorf("%s: %w", f.Name, errExitedAtStart)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(5 * time.Millisecond):
@@ -215,7 +285,12 @@ func (f *Function) forget(in *instance) {
 	}
 }
 
-// Invoke runs the function with payload and returns its result.
+// Invoke runs the function with payload and returns its result. A failed
+// invocation is a *FunctionError (errors.Is ErrFunctionError): the
+// function's error, its timeout (the emulator's "Task timed out" answer,
+// or no answer at all by the timeout and a grace period: the instance is
+// then killed) or its instance dying mid-invocation. Any other error (ctx
+// done, no instance could start) is not the function's.
 func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	in, err := f.acquire(ctx)
 	if err != nil {
@@ -229,22 +304,27 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ictx, http.MethodPost, in.url, bytes.NewReader(payload))
 	resp, err := f.client.Do(req)
+	var body []byte
+	if err == nil {
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
 	if err != nil {
 		// A broken instance is not reused.
 		f.kill(in)
-		return nil, fmt.Errorf("invoke %s: %w", f.Name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.kill(in)
-		return nil, fmt.Errorf("invoke %s: %w", f.Name, err)
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("invoke %s: %w", f.Name, err)
+		case ictx.Err() != nil:
+			return nil, newFunctionError(f.Name, "Sandbox.Timedout",
+				fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", uuid.NewString(), timeout.Seconds()))
+		default:
+			return nil, newFunctionError(f.Name, "Runtime.ExitError",
+				fmt.Sprintf("RequestId: %s Error: Runtime exited: %v", uuid.NewString(), err))
+		}
 	}
 	f.release(in)
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" || isErrorPayload(body) {
-		return body, fmt.Errorf("%w: %s: %s", ErrFunctionError, f.Name, bytes.TrimSpace(body))
-	}
-	return body, nil
+	return classify(f.Name, resp.StatusCode, resp.Header, body)
 }
 
 func isErrorPayload(b []byte) bool {

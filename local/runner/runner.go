@@ -50,6 +50,14 @@ type Config struct {
 	// RetryDelay is how soon a failed message comes back (0: the queue's
 	// visibility timeout).
 	RetryDelay time.Duration
+	// FunctionTimeout shortens (or lengthens) a function's timeout (by
+	// logical id) from the template's, e.g. so that a test of a timeout
+	// need not wait the template's 10 s. Whole seconds, as Lambda's.
+	FunctionTimeout map[string]time.Duration
+	// OwnStack starts emulators for this runner alone even when the
+	// environment names a shared stack (a test that pauses an emulator
+	// must not pause everyone's).
+	OwnStack bool
 	// Params override template parameters (e.g. TenantLookupBaseUrl, the
 	// real identity platform instead of the runner's stand-in, or UiOrigin:
 	// the origin CORS allows, for the API and the bucket).
@@ -196,6 +204,10 @@ func (r *Runner) URL() string { return r.url }
 // Resources are the local resources the functions use.
 func (r *Runner) Resources() *stack.Resources { return r.res }
 
+// Stack is the emulators the runner's functions use (a shared stack's
+// endpoints only, unless the runner started its own).
+func (r *Runner) Stack() *stack.Stack { return r.stack }
+
 // Authorizer signs and checks local tokens.
 func (r *Runner) Authorizer() *Authorizer { return r.auth }
 
@@ -251,7 +263,7 @@ func goBuild(ctx context.Context, root, arch, out string, pkgs ...string) error 
 
 func (r *Runner) startStack(ctx context.Context) error {
 	opts := stack.Options{Root: r.cfg.Root, Log: r.cfg.Log, ExternalAWS: os.Getenv("CLAIMS_EXTERNAL_AWS_ENDPOINT")}
-	if os.Getenv("CLAIMS_STACK_SHARED") == "1" {
+	if os.Getenv("CLAIMS_STACK_SHARED") == "1" && !r.cfg.OwnStack {
 		opts.ExternalAWS, opts.ExternalDynamoDB = os.Getenv("AWS_ENDPOINT_URL"), os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
 	}
 	st, err := stack.Start(ctx, opts)
@@ -308,9 +320,13 @@ func (r *Runner) startFunctions(ctx context.Context) error {
 		return err
 	}
 	for _, f := range r.tmpl.Functions() {
+		timeout := f.Timeout
+		if d, ok := r.cfg.FunctionTimeout[f.ID]; ok {
+			timeout = max(1, int((d+time.Second-1)/time.Second))
+		}
 		env := append([]string(nil), r.stack.Env()...)
 		env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+os.TempDir(),
-			"AWS_LAMBDA_FUNCTION_NAME="+f.ID, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(f.Timeout),
+			"AWS_LAMBDA_FUNCTION_NAME="+f.ID, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(timeout),
 			"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(f.MemorySize), "AWS_LAMBDA_FUNCTION_VERSION=$LATEST")
 		if ca := os.Getenv("AWS_CA_BUNDLE"); ca != "" {
 			env = append(env, "AWS_CA_BUNDLE="+ca)
@@ -336,7 +352,7 @@ func (r *Runner) startFunctions(ctx context.Context) error {
 			}
 		}
 		fn := &Function{Name: f.ID, RIE: rie, Binary: filepath.Join(r.binDir, filepath.Base(strings.Trim(f.CodeURI, "/"))),
-			Env: env, Max: r.cfg.MaxInstances, Timeout: time.Duration(f.Timeout) * time.Second, Log: r.cfg.Log}
+			Env: env, Max: r.cfg.MaxInstances, Timeout: time.Duration(timeout) * time.Second, Log: r.cfg.Log}
 		r.functions[f.ID] = fn
 		if err := fn.Warm(ctx); err != nil {
 			return err
@@ -545,14 +561,18 @@ func (r *Runner) invocation(w http.ResponseWriter, req *http.Request) {
 		payload = []byte("{}")
 	}
 	result, err := fn.Invoke(req.Context(), payload)
-	if err != nil && !errors.Is(err, ErrFunctionError) {
+	var fe *FunctionError
+	if errors.As(err, &fe) {
+		// As Lambda's Invoke: 200, X-Amz-Function-Error, the error payload
+		// (a timeout included: {"errorType":"Sandbox.Timedout",...}).
+		r.log.Error("function failed", "function", name, "error", err)
+		result = fe.Payload
+		w.Header().Set("X-Amz-Function-Error", "Unhandled")
+	} else if err != nil {
 		writeJSON(w, http.StatusBadGateway, map[string]string{"Type": "Service", "Message": err.Error()})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if err != nil {
-		w.Header().Set("X-Amz-Function-Error", "Unhandled")
-	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(result)
 }

@@ -39,6 +39,8 @@ type Stack struct {
 	DynamoDBURL string
 	AWSURL      string
 	procs       []*exec.Cmd
+	dynamodb    *exec.Cmd // nil when external
+	localstack  *exec.Cmd // nil when external
 	dirs        []string
 	once        sync.Once
 }
@@ -182,6 +184,7 @@ func (s *Stack) startDynamoDB(o Options) error {
 	if err := s.spawn(cmd, o.Log); err != nil {
 		return fmt.Errorf("start DynamoDB Local: %w", err)
 	}
+	s.dynamodb = cmd
 	s.DynamoDBURL = "http://127.0.0.1:" + strconv.Itoa(port)
 	return nil
 }
@@ -211,6 +214,7 @@ func (s *Stack) startLocalStack(o Options) error {
 	if err := s.spawn(cmd, o.Log); err != nil {
 		return fmt.Errorf("start LocalStack: %w", err)
 	}
+	s.localstack = cmd
 	s.AWSURL = "http://" + hostPort
 	return nil
 }
@@ -261,6 +265,7 @@ func (s *Stack) Stop() {
 		for _, p := range s.procs {
 			if p.Process != nil {
 				_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
+				_ = syscall.Kill(-p.Process.Pid, syscall.SIGCONT) // a paused emulator must see it
 			}
 		}
 		done := time.Now().Add(5 * time.Second)
@@ -276,6 +281,30 @@ func (s *Stack) Stop() {
 			_ = os.RemoveAll(d)
 		}
 	})
+}
+
+// Emulator names one of the stack's emulators.
+type Emulator string
+
+const (
+	DynamoDB   Emulator = "dynamodb"
+	LocalStack Emulator = "localstack"
+)
+
+// Pause stops an emulator this stack started (SIGSTOP to its process
+// group): it keeps its connections and state but answers nothing until
+// Resume, as a hung dependency does. Tests inject faults with it.
+func (s *Stack) Pause(e Emulator) error { return s.signal(e, syscall.SIGSTOP) }
+
+// Resume continues an emulator Pause stopped (SIGCONT).
+func (s *Stack) Resume(e Emulator) error { return s.signal(e, syscall.SIGCONT) }
+
+func (s *Stack) signal(e Emulator, sig syscall.Signal) error {
+	cmd := map[Emulator]*exec.Cmd{DynamoDB: s.dynamodb, LocalStack: s.localstack}[e]
+	if cmd == nil || cmd.Process == nil {
+		return fmt.Errorf("%s was not started by this stack", e)
+	}
+	return syscall.Kill(-cmd.Process.Pid, sig)
 }
 
 // FindRoot walks up from the working directory to the folder with go.mod.

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -196,11 +197,12 @@ func compactJSON(body []byte) ([]byte, error) {
 }
 
 func idemKey(req events.APIGatewayV2HTTPRequest) (string, error) {
-	k := strings.TrimSpace(header(req, "idempotency-key"))
-	if k == "" {
+	if !hasHeader(req, "idempotency-key") {
 		return "", nil
 	}
-	if len(k) > 128 || !utf8.ValidString(k) || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+	// Given, it must be a key: a blank one is refused, not taken as none.
+	k := strings.TrimSpace(header(req, "idempotency-key"))
+	if k == "" || len(k) > 128 || !utf8.ValidString(k) || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		return "", badRequest(claim.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 128 visible ASCII characters"})
 	}
 	if strings.Contains(k, store.KeySeparator) {
@@ -210,6 +212,15 @@ func idemKey(req events.APIGatewayV2HTTPRequest) (string, error) {
 	return k, nil
 }
 
+func hasHeader(req events.APIGatewayV2HTTPRequest, name string) bool {
+	for k := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
 func header(req events.APIGatewayV2HTTPRequest, name string) string {
 	for k, v := range req.Headers {
 		if strings.EqualFold(k, name) {
@@ -217,4 +228,33 @@ func header(req events.APIGatewayV2HTTPRequest, name string) string {
 		}
 	}
 	return ""
+}
+
+// givenSubscriptions refuses a subscriptionId given as null or blank in a
+// create body or a merge patch: given, it must be a GUID (422), as the
+// OpenAPI document says. Left out, a product covers all of the tenant's
+// subscriptions. (Decoded into a string, null and blank would read as left
+// out, and a product listed with and without them as listed twice.)
+func givenSubscriptions(body []byte) error {
+	var doc struct {
+		Products []map[string]json.RawMessage `json:"products"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
+		return nil // not this shape: the decoder reports it
+	}
+	var errs []claim.FieldError
+	for i, p := range doc.Products {
+		raw, ok := p["subscriptionId"]
+		if !ok {
+			continue
+		}
+		var v *string
+		if json.Unmarshal(raw, &v) == nil && (v == nil || strings.TrimSpace(*v) == "") {
+			errs = append(errs, claim.FieldError{Field: fmt.Sprintf("products[%d].subscriptionId", i), Message: "must be a GUID (leave it out for all subscriptions)"})
+		}
+	}
+	if len(errs) > 0 {
+		return &claim.ValidationError{Kind: claim.KindInvalid, Errors: errs}
+	}
+	return nil
 }

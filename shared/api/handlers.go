@@ -26,6 +26,9 @@ func (a *API) create(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 	if err != nil {
 		return nil200(), err
 	}
+	if err := givenSubscriptions(body); err != nil {
+		return nil200(), err
+	}
 	key, err := idemKey(req)
 	if err != nil {
 		return nil200(), err
@@ -67,6 +70,9 @@ func (a *API) patch(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		return nil200(), err
 	}
 	edit := func(cur service.Fields) (service.Fields, error) {
+		if err := givenSubscriptions(patch); err != nil {
+			return cur, err
+		}
 		orig, err := json.Marshal(cur)
 		if err != nil {
 			return cur, err

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/big"
 	"mime"
 	"reflect"
 	"slices"
@@ -332,7 +334,15 @@ func (d *document) decode(dst any) error {
 	if len(errs.list) > 0 {
 		return errs.problem()
 	}
-	dec := json.NewDecoder(bytes.NewReader(d.body))
+	body := d.body
+	if errs.rewritten {
+		b, err := json.Marshal(d.tree) // json.Number keeps its literal text
+		if err != nil {
+			return fmt.Errorf("httpapi: re-encode body: %w", err)
+		}
+		body = b
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return BadRequest("The body does not fit the expected fields and types.", decodeFieldError(err, reflect.TypeOf(dst).Elem()))
@@ -353,6 +363,9 @@ func joinIndex(path string, i int) string { return path + "[" + strconv.Itoa(i) 
 type errList struct {
 	list      []FieldError
 	truncated bool
+	// rewritten: an integral number in a non-integer form (287.0, 2.87e2)
+	// was put in its integer form in the tree (see integral).
+	rewritten bool
 }
 
 func (e *errList) add(field, message string) {
@@ -442,6 +455,7 @@ func (e *errList) fit(path string, v any, t reflect.Type) {
 			case f.quoted:
 				// `json:",string"`: left to encoding/json.
 			default:
+				obj[k] = e.integral(obj[k], f.typ)
 				e.fit(joinKey(path, k), obj[k], f.typ)
 			}
 		}
@@ -456,6 +470,7 @@ func (e *errList) fit(path string, v any, t reflect.Type) {
 				e.add(joinKey(path, k), "is not a valid key")
 				continue
 			}
+			obj[k] = e.integral(obj[k], t.Elem())
 			e.fit(joinKey(path, k), obj[k], t.Elem())
 		}
 	case reflect.Slice, reflect.Array:
@@ -471,8 +486,9 @@ func (e *errList) fit(path string, v any, t reflect.Type) {
 			e.add(path, "must be an array")
 			return
 		}
-		for i, x := range arr {
-			e.fit(joinIndex(path, i), x, t.Elem())
+		for i := range arr {
+			arr[i] = e.integral(arr[i], t.Elem())
+			e.fit(joinIndex(path, i), arr[i], t.Elem())
 		}
 	case reflect.String:
 		if _, ok := v.(string); !ok {
@@ -504,6 +520,39 @@ func (e *errList) fit(path string, v any, t reflect.Type) {
 	default:
 		e.add(path, "has a type this API cannot read")
 	}
+}
+
+// integral returns v, or, when v is a number in a non-integer form whose
+// value is an integer (287.0, 2.87e2) and t an integer type, that integer
+// in its plain form: JSON (and JSON Schema's "integer", which the OpenAPI
+// document uses) makes no difference between them, encoding/json does.
+func (e *errList) integral(v any, t reflect.Type) any {
+	n, ok := v.(json.Number)
+	if !ok {
+		return v
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+	default:
+		return v
+	}
+	if implements(t, jsonUnmarshalerType) || implements(t, textUnmarshalerType) || !strings.ContainsAny(n.String(), ".eE") {
+		return v
+	}
+	// Bounded before big.Rat sees it: 1e999999999 must not be computed.
+	if f, err := strconv.ParseFloat(n.String(), 64); err != nil || len(n.String()) > 64 || math.Abs(f) > 1<<64 {
+		return v // not an integer of any Go type: fit says so
+	}
+	r, ok := new(big.Rat).SetString(n.String())
+	if !ok || !r.IsInt() {
+		return v
+	}
+	e.rewritten = true
+	return json.Number(r.Num().String())
 }
 
 func (e *errList) number(path string, v any, wrong string, parse func(string) error) {

@@ -367,3 +367,26 @@ func TestDecodeJSONOtherKinds(t *testing.T) {
 	_, err = DecodeJSON(jsonReq(`{"quoted":5}`), &tMisc{})
 	wantProblem(t, err, 400, CodeInvalidInput)
 }
+
+// An integral number in another form (287.0, 2.87e2) is an integer, as
+// JSON Schema's "integer" says; a fraction or an out-of-range value is not.
+func TestDecodeJSONIntegralNumbers(t *testing.T) {
+	type body struct {
+		Size  int64   `json:"size"`
+		Sizes []int   `json:"sizes"`
+		Ptr   *uint16 `json:"ptr"`
+		Name  string  `json:"name"`
+	}
+	var b body
+	if _, err := DecodeJSON(jsonReq(`{"size":287.0,"sizes":[2.87e2,1E1,3],"ptr":6.5e1,"name":"x"}`), &b); err != nil {
+		t.Fatalf("DecodeJSON: %v", err)
+	}
+	if b.Size != 287 || len(b.Sizes) != 3 || b.Sizes[0] != 287 || b.Sizes[1] != 10 || b.Ptr == nil || *b.Ptr != 65 || b.Name != "x" {
+		t.Fatalf("decoded %+v", b)
+	}
+	_, err := DecodeJSON(jsonReq(`{"size":287.5,"sizes":[1e19,1e999999999],"ptr":-1.0}`), &body{})
+	wantFields(t, wantProblem(t, err, 400, CodeInvalidInput), []FieldError{
+		fe("ptr", "must be a non-negative integer"), fe("size", "must be an integer"),
+		fe("sizes[0]", "is out of range"), fe("sizes[1]", "must be an integer"),
+	})
+}

@@ -56,8 +56,9 @@ func PathParam(req events.APIGatewayV2HTTPRequest, name string) string {
 
 // Query returns the query parameters after refusing, all at once, every
 // parameter not in allowed (400 invalid_input, field = the parameter's
-// name) and every allowed one given more than once (payload 2.0 joins
-// repeats with commas, so no allowed parameter may hold a comma). The map
+// name), every allowed one given more than once (payload 2.0 joins
+// repeats with commas, so no allowed parameter may hold a comma) and every
+// allowed one given with an empty value. The map
 // may be nil; reading a missing key gives "".
 func Query(req events.APIGatewayV2HTTPRequest, allowed ...string) (map[string]string, error) {
 	keys := make([]string, 0, len(req.QueryStringParameters))
@@ -72,6 +73,10 @@ func Query(req events.APIGatewayV2HTTPRequest, allowed ...string) (map[string]st
 			errs = append(errs, FieldError{Field: k, Message: "unknown query parameter"})
 		case strings.Contains(req.QueryStringParameters[k], ","):
 			errs = append(errs, FieldError{Field: k, Message: "must be given once"})
+		case req.QueryStringParameters[k] == "":
+			// ?tenantId= is a value the parameter's format refuses, not
+			// the parameter left out (the OpenAPI document says so).
+			errs = append(errs, FieldError{Field: k, Message: "must not be empty"})
 		}
 	}
 	if len(errs) > 0 {

@@ -43,6 +43,8 @@ func TestQuery(t *testing.T) {
 		{name: "unknown ones, all named", query: map[string]string{"status": "Draft", "sort": "x", "Limit": "5"},
 			errors: []FieldError{fe("Limit", "unknown query parameter"), fe("sort", "unknown query parameter")}},
 		{name: "repeated", query: map[string]string{"status": "Draft,Submitted"}, errors: []FieldError{fe("status", "must be given once")}},
+		{name: "empty", query: map[string]string{"tenantId": "", "limit": "5", "cursor": ""},
+			errors: []FieldError{fe("cursor", "must not be empty"), fe("tenantId", "must not be empty")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

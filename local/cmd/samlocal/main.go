@@ -71,16 +71,12 @@ func run(mode string, port int) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	stopDocker, err := ensureDocker(ctx, root)
+	gw, stopDocker, err := ensureDocker(ctx, root)
 	if err != nil {
 		return err
 	}
 	defer stopDocker()
 	if err := ensureBaseImage(ctx); err != nil {
-		return err
-	}
-	gw, err := gateway(ctx)
-	if err != nil {
 		return err
 	}
 	st, err := stack.Start(ctx, stack.Options{Root: root})
