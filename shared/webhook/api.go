@@ -120,8 +120,10 @@ func (a *API) create(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 		return errNone, err
 	}
 	var fields []httpapi.FieldError
-	in.URL, in.Description = strings.TrimSpace(in.URL), strings.TrimSpace(in.Description)
-	if in.URL == "" || len(in.URL) > 2000 {
+	in.Description = strings.TrimSpace(in.Description)
+	// The URL is taken as given (the document's pattern allows no white
+	// space around it), never trimmed into one that would pass.
+	if in.URL == "" || len(in.URL) > 2000 || strings.TrimSpace(in.URL) != in.URL {
 		fields = append(fields, httpapi.FieldError{Field: "url", Message: "is required: an https URL of at most 2000 characters"})
 	} else if _, err := Check(ctx, in.URL, a.Local, a.Resolver); err != nil {
 		fields = append(fields, httpapi.FieldError{Field: "url", Message: "must be https and resolve only to public addresses (" + strings.TrimPrefix(err.Error(), ErrURL.Error()+": ") + ")"})
