@@ -20,6 +20,8 @@ func bodyFor(route string) any {
 		return map[string]any{"comment": "done"}
 	case strings.HasSuffix(route, "/dispute"):
 		return map[string]any{"reason": "see new PoE"}
+	case strings.HasSuffix(route, "/disassociate"):
+		return map[string]any{"reason": "the engagement ended"}
 	case route == "POST /claims":
 		return draftBody(false)
 	case route == "POST /imports":
@@ -62,8 +64,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	for _, route := range routes {
 		method, path, _ := strings.Cut(route, " ")
-		if strings.HasPrefix(path, "/opt-out/") {
-			continue // the customer's routes: no authorizer (TestOptOutNeedsNoToken)
+		if customerRoute(path) {
+			continue // the customer's routes: no authorizer (TestOptOutNeedsNoToken, TestDeclineInChromium)
 		}
 		// Webhooks are the IncentivesAdmin's, reads included (API.md).
 		write := method != "GET" || strings.HasPrefix(path, "/webhooks")
@@ -129,7 +131,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			want := map[string]int{
 				"POST /claims": 201, "PATCH /claims/{id}": 200, "DELETE /claims/{id}": 204, "POST /claims/{id}/evidence": 201,
 				"POST /claims/{id}/submit": 422, "POST /claims/{id}/respond": 409, "POST /claims/{id}/withdraw": 409,
-				"POST /claims/{id}/dispute": 409, "POST /imports": 201,
+				"POST /claims/{id}/dispute": 409, "POST /claims/{id}/disassociate": 409, "POST /imports": 201,
 				"POST /webhooks": 201, "DELETE /webhooks/{id}": 204, "POST /webhooks/{id}/deliveries/{deliveryId}/retry": 202,
 			}[route]
 			if want == 0 {

@@ -42,13 +42,19 @@ func tokenWith(t *testing.T, partner string, edit func(map[string]any)) user {
 	return user{partner: partner, token: tok}
 }
 
-// apiRoutes are the template's partner routes (the customer's opt-out
-// routes have no authorizer and answer HTML).
+// customerRoute tells the customer's routes (opt-out and decline links):
+// no authorizer, HTML answers.
+func customerRoute(path string) bool {
+	return strings.HasPrefix(path, "/opt-out/") || strings.HasPrefix(path, "/decline/")
+}
+
+// apiRoutes are the template's partner routes (the customer's routes have
+// no authorizer and answer HTML).
 func apiRoutes(t *testing.T) []string {
 	t.Helper()
 	var out []string
 	for _, r := range rt.Routes() {
-		if _, path, _ := strings.Cut(r, " "); !strings.HasPrefix(path, "/opt-out/") {
+		if _, path, _ := strings.Cut(r, " "); !customerRoute(path) {
 			out = append(out, r)
 		}
 	}

@@ -48,7 +48,7 @@ func TestRoutesAgreeAcrossTemplateOpenAPIAndRunner(t *testing.T) {
 	// Every partner route is secured in the document; the customer's are not.
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			public := strings.HasPrefix(path, "/opt-out/") || strings.HasPrefix(path, "/decline/")
+			public := customerRoute(path)
 			open := op.Security != nil && len(*op.Security) == 0
 			if public != open {
 				t.Errorf("%s %s: public=%v but security open=%v", method, path, public, open)
