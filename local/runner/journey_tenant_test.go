@@ -109,7 +109,8 @@ func (p *identity) lookups(domain string) int {
 // tenant, or of none, ends Rejected (tenant_domain_mismatch) with its
 // notice to the partner; a matching one proceeds to the customer. Then the
 // whole table is scanned: the customer's link token, read back from SES,
-// is stored nowhere, only its SHA-256.
+// is stored nowhere, only its SHA-256. Every status change reaches the
+// partner's webhook, signed.
 func TestJourneyWithTenantCheck(t *testing.T) {
 	stamp := time.Now().UnixNano() % 1e9
 	tid := func(n int) string { return fmt.Sprintf("%08d-2222-4222-8222-%012d", n, stamp) }
@@ -131,6 +132,7 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 
 	u := newUser(t, "tenant-fabrikam", true)
 	sub := "user@tenant-fabrikam.example"
+	hook := hookFor(t, &u)
 	// claimFor's customer contact is at a domain of the claimed tenant
 	// (registered here), unless contactDomain names another.
 	claimFor := func(tag, tenantID, domain string, contactDomain ...string) (id, partnerMail, customerMail string) {
@@ -201,6 +203,9 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 	if n := len(mailsTo(t, wrongCustomer)); n != 0 {
 		t.Fatalf("the customer of a mismatched claim got %d emails", n)
 	}
+	// Every status change, rejections included, reached the partner's
+	// webhook, signed.
+	checkWebhooks(t, time.Minute, map[string]journeyHook{good: hook, wrong: hook, none: hook, redirected: hook, nowhere: hook})
 
 	t.Run("the clear token is stored nowhere", func(t *testing.T) {
 		link := customerLink(t, goodCustomer)

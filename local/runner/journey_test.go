@@ -225,11 +225,15 @@ func partnerMail(t *testing.T, what string, m email, to string, must ...string) 
 // by the customer in Chromium, one approved by finalize, a competitor for
 // the same workload rejected, a NeedsInfo answered and approved, one left
 // unanswered, rejected, disputed and validated again; every history whole
-// and in order, and every partner notice read back from SES.
+// and in order, every partner notice read back from SES, and every status
+// change received as a signed webhook by its partner.
 func TestJourney(t *testing.T) {
 	p1 := newUser(t, "journey-fabrikam", true)
 	p2 := newUser(t, "journey-northwind", true)
 	sub1, sub2 := "user@journey-fabrikam.example", "user@journey-northwind.example"
+	// Each partner has a webhook at a receiver of its own (issue 14): at
+	// the end, every status change of its claims must have reached it, signed.
+	hook1, hook2 := hookFor(t, &p1), hookFor(t, &p2)
 	stamp := time.Now().UnixNano() % 1e9
 	tenant := func(n int) string { return fmt.Sprintf("%08d-1111-4111-8111-%012d", n, stamp) }
 	// Every claim has its own contacts, so that each email is known by its
@@ -464,6 +468,11 @@ func TestJourney(t *testing.T) {
 	if c := waitStatus(t, &p1, sc.id, "Ended"); c["statusReason"].(map[string]any)["code"] != "subscription_ended" {
 		t.Fatalf("subscription ended: %v", c["statusReason"])
 	}
+
+	// Every status change of every claim reached its partner's webhook,
+	// signed, once its webhook-id de-duplicates the redeliveries.
+	checkWebhooks(t, time.Minute, map[string]journeyHook{optedOut: hook1, first: hook1, second: hook2,
+		answered: hook2, ignored: hook2, sc.id: hook1})
 }
 
 func runVoid(ctx context.Context, a chromedp.Action[chromedp.Void]) error {

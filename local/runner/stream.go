@@ -179,8 +179,16 @@ func (p *StreamPlayer) step(ctx context.Context, s *shardState) (int, error) {
 	out, err := p.Streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: s.iterator, Limit: aws.Int32(int32(s.limit))})
 	if err != nil {
 		var expired *types.ExpiredIteratorException
-		if errors.As(err, &expired) && s.first != "" {
+		var trimmed *types.TrimmedDataAccessException
+		switch {
+		case errors.As(err, &expired) && s.first != "":
 			s.iterator, err = p.iterator(ctx, s.id, types.ShardIteratorTypeAtSequenceNumber, s.first)
+		case errors.As(err, &trimmed):
+			// The records the iterator pointed at are gone (DynamoDB
+			// Local trims a shared stream store when another table is
+			// deleted): resume, as Lambda does, at the oldest record left.
+			p.Log.Warn("stream records trimmed; resuming at the trim horizon", "shard", s.id)
+			s.iterator, err = p.iterator(ctx, s.id, types.ShardIteratorTypeTrimHorizon, "")
 		}
 		return 0, err
 	}

@@ -1,136 +1,14 @@
 package runner_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-// received is one POST a test receiver got.
-type received struct {
-	id, timestamp, signature string
-	body                     []byte
-}
-
-// receiver is a webhook receiver on a free loopback port; answer picks the
-// status of the n-th request (from 1).
-type receiver struct {
-	mu     sync.Mutex
-	got    []received
-	answer func(n int) int
-	srv    *httptest.Server
-}
-
-func newReceiver(t *testing.T, answer func(n int) int) *receiver {
-	rc := &receiver{answer: answer}
-	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		rc.got = append(rc.got, received{r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature"), body})
-		n := len(rc.got)
-		rc.mu.Unlock()
-		status := http.StatusNoContent
-		if rc.answer != nil {
-			status = rc.answer(n)
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(strings.Repeat("x", 5000))) // longer than what is kept
-	}))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) all() []received {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]received{}, rc.got...)
-}
-
-func (rc *receiver) wait(t *testing.T, n int, within time.Duration) []received {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		if got := rc.all(); len(got) >= n || time.Now().After(deadline) {
-			return got
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// verify checks a delivery's signatures as the Standard Webhooks
-// specification defines them, written here independently of the product:
-// base64(HMAC-SHA256(key, id + "." + timestamp + "." + body)) with the
-// secret's bytes (base64 after "whsec_"), "v1," first, several separated by
-// spaces. It returns which of the secrets signed it.
-func verify(t *testing.T, r received, secrets ...string) []bool {
-	t.Helper()
-	ts, err := strconv.ParseInt(r.timestamp, 10, 64)
-	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
-		t.Fatalf("webhook-timestamp %q not a current Unix time", r.timestamp)
-	}
-	sigs := map[string]bool{}
-	for _, s := range strings.Split(r.signature, " ") {
-		v, sig, ok := strings.Cut(s, ",")
-		if !ok || v != "v1" {
-			t.Fatalf("signature %q is not v1,<base64>", s)
-		}
-		sigs[sig] = true
-	}
-	signed := make([]bool, len(secrets))
-	for i, secret := range secrets {
-		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-		if err != nil || !strings.HasPrefix(secret, "whsec_") || len(key) != 32 {
-			t.Fatalf("secret %q is not whsec_ + base64 of 32 bytes", secret)
-		}
-		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte(r.id + "." + r.timestamp + "."))
-		mac.Write(r.body)
-		signed[i] = sigs[base64.StdEncoding.EncodeToString(mac.Sum(nil))]
-	}
-	return signed
-}
-
-func register(t *testing.T, u *user, url string, statuses ...string) (id, secret string) {
-	t.Helper()
-	body := map[string]any{"url": url, "description": "test receiver"}
-	if statuses != nil {
-		body["statuses"] = statuses
-	}
-	w := expect(t, call(t, u, "POST", "/webhooks", body), 201).json(t)
-	if w["enabled"] != true || w["url"] != url {
-		t.Fatalf("webhook %v", w)
-	}
-	return w["id"].(string), w["secret"].(string)
-}
-
-type payload struct {
-	Type      string          `json:"type"`
-	Timestamp string          `json:"timestamp"`
-	Data      statusEvent     `json:"data"`
-	Raw       json.RawMessage `json:"-"`
-}
-
-func decodePayload(t *testing.T, r received) payload {
-	t.Helper()
-	var p payload
-	if err := json.Unmarshal(r.body, &p); err != nil || p.Type != "claim.status_changed" || p.Timestamp == "" {
-		t.Fatalf("payload %s: %v", r.body, err)
-	}
-	if r.id != p.Data.EventID {
-		t.Fatalf("webhook-id %q, eventId %q", r.id, p.Data.EventID)
-	}
-	return p
-}
 
 // Each status change reaches the partner's webhooks, signed; a webhook
 // with statuses gets only those; another partner's webhooks get nothing.
