@@ -343,7 +343,7 @@ func page(out map[string]any, want int, texts ...string) error {
 
 // sampleDraft is a complete Draft built from the samples' own bodies (the
 // created claim and its evidence), at version 1, with its file in storage.
-func (s *suite) sampleDraft(ctx context.Context, id string, now time.Time) (*claim.Claim, error) {
+func (s *suite) sampleDraft(ctx context.Context, id string, now time.Time, mutate ...func(*claim.Claim)) (*claim.Claim, error) {
 	var req events.APIGatewayV2HTTPRequest
 	if err := s.readEvent("create-claim.json", &req); err != nil {
 		return nil, err
@@ -366,6 +366,9 @@ func (s *suite) sampleDraft(ctx context.Context, id string, now time.Time) (*cla
 	c.PartnerID, c.PartnerName = claims["partner_id"], claims["partner_name"]
 	c.Evidence = []claim.Evidence{ev}
 	c.CreatedAt, c.UpdatedAt = now, now
+	for _, m := range mutate {
+		m(&c)
+	}
 	body := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("x"), int(ev.Size)-9)...)
 	if _, err := s.s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.res.BucketName), Key: aws.String(evidence.Key(id, ev.ID)),
 		Body: bytes.NewReader(body), ContentType: aws.String(ev.ContentType)}); err != nil {
@@ -408,7 +411,19 @@ func (s *suite) seedSampleToken(ctx context.Context) error {
 // excluded, ends 3 December 00:00 in Los Angeles).
 func (s *suite) seedDueClaim(ctx context.Context) error {
 	notified := time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC)
-	if _, err := s.sampleDraft(ctx, dueClaim, notified.Add(-time.Hour)); err != nil {
+	// Another seeded customer (Northwind): the story's customer, Contoso, has
+	// just opted out of the sample claim, and the same partner's claims on
+	// its teams workload are refused for the cool-down (API.md
+	// customer_declined_recently).
+	northwind := func(c *claim.Claim) {
+		c.Customer = claim.Customer{TenantID: "5b3c9d4e-1f2a-4c6b-8d7e-9a0b1c2d3e4f", Domain: "northwind.onmicrosoft.com", Name: "Northwind Traders"}
+		if c.CustomerContact != nil {
+			contact := *c.CustomerContact
+			contact.Email = "it@northwindtraders.com"
+			c.CustomerContact = &contact
+		}
+	}
+	if _, err := s.sampleDraft(ctx, dueClaim, notified.Add(-time.Hour), northwind); err != nil {
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
