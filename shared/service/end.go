@@ -20,13 +20,9 @@ func (s *Service) Disassociate(ctx context.Context, caller Caller, id, reason st
 	if err := caller.RequireAdmin(); err != nil {
 		return nil, err
 	}
-	t := trimmed(reason)
-	fe := claim.ValidateText("reason", t, maxReasonLen, true)
-	if fe == nil && t == "" {
-		fe = &claim.FieldError{Field: "reason", Message: "is required"}
-	}
-	if fe != nil {
-		return nil, s.NotFoundFirst(ctx, caller, id, &claim.ValidationError{Kind: claim.KindInvalid, Errors: []claim.FieldError{*fe}})
+	t, err := statement("reason", reason, maxReasonLen)
+	if err != nil {
+		return nil, s.NotFoundFirst(ctx, caller, id, err)
 	}
 	return ending.End(ctx, s.Store, id, claim.ActionDisassociated, caller.actor(), now, map[string]string{"reason": t},
 		func(c *claim.Claim) error {

@@ -20,7 +20,7 @@ func (s *Service) Submit(ctx context.Context, caller Caller, id string, now time
 // Respond answers a NeedsInfo request with a comment (and any evidence added
 // since): the claim goes back to Submitted and is validated again.
 func (s *Service) Respond(ctx context.Context, caller Caller, id, comment string, now time.Time) (*claim.Claim, error) {
-	comment, err := statement("comment", comment)
+	comment, err := statement("comment", comment, maxStatementLen)
 	if err != nil {
 		return nil, s.NotFoundFirst(ctx, caller, id, err)
 	}
@@ -30,7 +30,7 @@ func (s *Service) Respond(ctx context.Context, caller Caller, id, comment string
 // Dispute contests a rejection within 30 days: back to Submitted and
 // validated again.
 func (s *Service) Dispute(ctx context.Context, caller Caller, id, reason string, now time.Time) (*claim.Claim, error) {
-	reason, err := statement("reason", reason)
+	reason, err := statement("reason", reason, maxStatementLen)
 	if err != nil {
 		return nil, s.NotFoundFirst(ctx, caller, id, err)
 	}
@@ -96,9 +96,11 @@ func (s *Service) toValidation(ctx context.Context, caller Caller, id string, ac
 	return c, nil
 }
 
-func statement(field, text string) (string, error) {
+// statement checks a required free text of at most max characters (a
+// respond comment, a dispute or disassociation reason), trimmed.
+func statement(field, text string, max int) (string, error) {
 	t := trimmed(text)
-	if fe := claim.ValidateText(field, t, maxStatementLen, true); fe != nil {
+	if fe := claim.ValidateText(field, t, max, true); fe != nil {
 		return "", &claim.ValidationError{Kind: claim.KindInvalid, Errors: []claim.FieldError{*fe}}
 	}
 	if t == "" {
