@@ -201,7 +201,7 @@ func (s *Store) claimConditionError(ch Change, old map[string]types.AttributeVal
 // guarded by status Draft and the version; its history events are removed
 // with it.
 func (s *Store) DeleteDraft(ctx context.Context, id string, version int64) error {
-	keys, err := s.eventKeys(ctx, id)
+	sks, err := s.eventSKs(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -220,9 +220,9 @@ func (s *Store) DeleteDraft(ctx context.Context, id string, version int64) error
 	// by a crash in between belongs to no claim and is never read.
 	const maxTx = 100
 	tx := []types.TransactWriteItem{del}
-	rest := keys
+	rest := sks
 	for len(tx) < maxTx && len(rest) > 0 {
-		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: rest[0]}})
+		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(claimPK(id), rest[0])}})
 		rest = rest[1:]
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
@@ -242,17 +242,18 @@ func (s *Store) DeleteDraft(ctx context.Context, id string, version int64) error
 			return fmt.Errorf("delete draft %s: %w", id, ErrVersionConflict)
 		}
 	}
-	return s.batchDelete(ctx, rest)
+	return s.deleteEvents(ctx, id, rest)
 }
 
-func (s *Store) batchDelete(ctx context.Context, keys []map[string]types.AttributeValue) error {
-	for len(keys) > 0 {
-		n := min(25, len(keys))
+// deleteEvents removes history events of claim id by sort key, 25 a batch.
+func (s *Store) deleteEvents(ctx context.Context, id string, sks []string) error {
+	for len(sks) > 0 {
+		n := min(25, len(sks))
 		reqs := make([]types.WriteRequest, 0, n)
-		for _, k := range keys[:n] {
-			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}})
+		for _, sk := range sks[:n] {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(claimPK(id), sk)}})
 		}
-		keys = keys[n:]
+		sks = sks[n:]
 		pending := map[string][]types.WriteRequest{s.table: reqs}
 		for attempt := 0; len(pending[s.table]) > 0; attempt++ {
 			if attempt > 8 {

@@ -76,21 +76,27 @@ func (s *Store) history(ctx context.Context, id string, in *dynamodb.QueryInput)
 	}
 }
 
-func (s *Store) eventKeys(ctx context.Context, id string) ([]map[string]types.AttributeValue, error) {
-	var keys []map[string]types.AttributeValue
+// eventSKs are the sort keys of a claim's history events (its partition's
+// EVT# items): the caller names the partition itself (claimPK), so the
+// partition every request touches is plain in the code (IAM per key prefix,
+// local/samtemplate iam_test.go).
+func (s *Store) eventSKs(ctx context.Context, id string) ([]string, error) {
+	var sks []string
 	var start map[string]types.AttributeValue
 	for {
 		in := s.historyQuery(id, start)
-		in.ProjectionExpression = aws.String("pk, sk")
+		in.ProjectionExpression = aws.String("sk")
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("history keys: %w", err)
 		}
 		for _, it := range out.Items {
-			keys = append(keys, map[string]types.AttributeValue{attrPK: it[attrPK], attrSK: it[attrSK]})
+			if sk, ok := it[attrSK].(*types.AttributeValueMemberS); ok {
+				sks = append(sks, sk.Value)
+			}
 		}
 		if out.LastEvaluatedKey == nil {
-			return keys, nil
+			return sks, nil
 		}
 		start = out.LastEvaluatedKey
 	}
