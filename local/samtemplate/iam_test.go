@@ -60,6 +60,74 @@ func TestPoliciesAreWhatTheCodeUses(t *testing.T) {
 	}
 }
 
+// Least privilege per key prefix, by the issue's examples: the validation
+// worker reads association units (ASSOC#) and cannot write them; the
+// opt-out function reads tokens (TOKEN#) and cannot write them. Each holds
+// both in what the code uses (reach) and in what the role grants, and a
+// role widened on that prefix fails the comparison.
+func TestLeastPrivilegePerKeyPrefix(t *testing.T) {
+	tm := load(t)
+	reach := reachAll(t)
+	refs := policyRefs(tm)
+	writes := []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem"}
+	cases := []struct {
+		fn, code, prefix string
+		reads            []string
+	}{
+		{"ValidateFunction", "functions/validate/", "ASSOC#", []string{"BatchGetItem", "Query"}},
+		{"OptOutFunction", "functions/optout/", "TOKEN#", []string{"GetItem"}},
+	}
+	for _, c := range cases {
+		r := reach[c.code]
+		if r == nil {
+			t.Fatalf("no reach for %s", c.code)
+		}
+		role, err := roleOf(tm, c.fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := declaredPolicy(tm, role, refs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range c.reads {
+			if r.Accesses[c.prefix+" "+a] == "" {
+				t.Errorf("%s: its code no longer %s on %s: the example proves nothing", c.fn, a, c.prefix)
+			}
+			if !got[grant("dynamodb:"+a, "table:ClaimsTable", leadingKeys(c.prefix))] {
+				t.Errorf("%s: %s on %s not granted", c.fn, a, c.prefix)
+			}
+		}
+		for _, a := range writes {
+			if why := r.Accesses[c.prefix+" "+a]; why != "" {
+				t.Errorf("%s: its code writes %s with %s: %s", c.fn, c.prefix, a, why)
+			}
+			for _, g := range []string{grant("dynamodb:"+a, "table:ClaimsTable", leadingKeys(c.prefix)), grant("dynamodb:"+a, "table:ClaimsTable", "")} {
+				if got[g] {
+					t.Errorf("%s: %s grants %s", c.fn, role, g)
+				}
+			}
+		}
+		// The comparison refuses a write on that prefix, alone or in a
+		// statement it shares with another prefix.
+		for name, st := range map[string]map[string]any{
+			"its own statement": {"Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": map[string]any{"Fn::GetAtt": []any{"ClaimsTable", "Arn"}},
+				"Condition": map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []any{c.prefix + "*"}}}},
+			"shared with CLAIM#": {"Effect": "Allow", "Action": []any{"dynamodb:GetItem", "dynamodb:PutItem"}, "Resource": map[string]any{"Fn::GetAtt": []any{"ClaimsTable", "Arn"}},
+				"Condition": map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []any{"CLAIM#*", c.prefix + "*"}}}},
+		} {
+			m := load(t)
+			pol := list(m.Resources[role].Properties["Policies"])[0].(map[string]any)
+			doc := pol["PolicyDocument"].(map[string]any)
+			doc["Statement"] = append(list(doc["Statement"]), st)
+			diffs := strings.Join(policyDiffs(m, reach), "\n")
+			if !strings.Contains(diffs, c.fn+": "+role+" grants, the code does not use") || !strings.Contains(diffs, `LeadingKeys=["`+c.prefix+`*"]`) {
+				t.Errorf("%s: a write on %s (%s) not reported: %q", c.fn, c.prefix, name, diffs)
+			}
+		}
+	}
+}
+
 // policyDiffs compares each function's role with what its code reaches.
 func policyDiffs(tm *Template, reach map[string]*Reach) []string {
 	var out []string
@@ -293,7 +361,9 @@ func lambdaTrust(v any) error {
 }
 
 // The IAM action of each SDK operation the functions may call. An operation
-// missing here fails the test: map it (and grant it) deliberately.
+// missing here fails the test: map it (and grant it) deliberately. DynamoDB
+// operations are granted per request and partition (dynamoGrants), these
+// entries only say that the analysis knows them.
 var iamActions = map[string][]string{
 	"dynamodb:GetItem":            {"dynamodb:GetItem"},
 	"dynamodb:BatchGetItem":       {"dynamodb:BatchGetItem"},
@@ -302,7 +372,7 @@ var iamActions = map[string][]string{
 	"dynamodb:DeleteItem":         {"dynamodb:DeleteItem"},
 	"dynamodb:BatchWriteItem":     {"dynamodb:BatchWriteItem"},
 	"dynamodb:Query":              {"dynamodb:Query"},
-	"dynamodb:TransactWriteItems": nil, // authorized item by item (TxItems)
+	"dynamodb:TransactWriteItems": nil, // authorized item by item
 	"s3:HeadObject":               {"s3:GetObject"},
 	"s3:GetObject":                {"s3:GetObject"},
 	"s3:PutObject":                {"s3:PutObject"},
@@ -315,11 +385,6 @@ var iamActions = map[string][]string{
 	"kms:Decrypt":                 {"kms:Decrypt"},
 	"sqs:ChangeMessageVisibility": {"sqs:ChangeMessageVisibility"},
 }
-
-// tablePartitions are store's constants that start a table partition key:
-// a function naming one reads or writes that partition.
-var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true, "store.idempPrefix": true, "store.declinedPrefix": true,
-	"store.importPrefix": true, "webhook.hookPrefix": true}
 
 const (
 	evidenceKeyFunc = module + "/shared/evidence.Key"
@@ -354,14 +419,6 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 		}
 		return "", fmt.Errorf("the code calls AWS but %s does not !Ref a resource or parameter", name)
 	}
-	var partitions []string
-	for c, v := range r.Consts {
-		if tablePartitions[c] {
-			partitions = append(partitions, `"`+v+`*"`)
-		}
-	}
-	sort.Strings(partitions)
-	leading := "ForAllValues:StringLike dynamodb:LeadingKeys=[" + strings.Join(partitions, " ") + "]"
 	var prefixes []string
 	if _, ok := r.Funcs[evidenceKeyFunc]; ok {
 		prefixes = append(prefixes, "evidence/*")
@@ -388,20 +445,8 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 			reason := r.Why(op)
 			switch service {
 			case "dynamodb":
-				table, err := envRef("TABLE_NAME")
-				if err != nil {
-					return nil, nil, err
-				}
-				if a == "dynamodb:Query" {
-					if r.TableQuery {
-						add(grant(a, "table:"+table, leading), reason)
-					}
-					for ix := range r.Indexes {
-						add(grant(a, "table:"+table+"/index/"+ix, ""), reason)
-					}
-					continue
-				}
-				add(grant(a, "table:"+table, leading), reason)
+				// Granted per request below, on the partitions its keys
+				// name (partitions_test.go).
 			case "s3":
 				bucket, err := envRef("EVIDENCE_BUCKET")
 				if err != nil {
@@ -455,14 +500,8 @@ func expectedPolicy(tm *Template, f Function, r *Reach) (map[string]bool, map[st
 			}
 		}
 	}
-	if len(r.TxItems) > 0 {
-		table, err := envRef("TABLE_NAME")
-		if err != nil {
-			return nil, nil, err
-		}
-		for item := range r.TxItems {
-			add(grant("dynamodb:"+item, "table:"+table, leading), "TransactWriteItems with "+item+": "+r.Why("dynamodb:TransactWriteItems"))
-		}
+	if err := dynamoGrants(r, envRef, add); err != nil {
+		return nil, nil, err
 	}
 	if q := f.Queue; q != nil {
 		for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} {
@@ -549,6 +588,15 @@ func declaredPolicy(tm *Template, role string, refs map[string]string) (map[stri
 			if err != nil {
 				return nil, err
 			}
+			// A statement on several partition prefixes grants each of
+			// its actions on each of them.
+			conds := []string{cond}
+			if rest, ok := strings.CutPrefix(cond, "ForAllValues:StringLike dynamodb:LeadingKeys=["); ok {
+				conds = nil
+				for _, v := range strings.Fields(strings.TrimSuffix(rest, "]")) {
+					conds = append(conds, "ForAllValues:StringLike dynamodb:LeadingKeys=["+v+"]")
+				}
+			}
 			for _, res := range listOrOne(sm["Resource"]) {
 				rs, err := Resolve(res, refs)
 				if err != nil {
@@ -562,7 +610,9 @@ func declaredPolicy(tm *Template, role string, refs map[string]string) (map[stri
 					rs = "ses:" + strings.ReplaceAll(rs, "SENDER@SENDER-DOMAIN", "SENDER")
 				}
 				for _, a := range listOrOne(sm["Action"]) {
-					got[grant(scalar(a), rs, cond)] = true
+					for _, c := range conds {
+						got[grant(scalar(a), rs, c)] = true
+					}
 				}
 			}
 		}
@@ -609,4 +659,56 @@ func listOrOne(v any) []any {
 		return l
 	}
 	return []any{v}
+}
+
+// leadingKeys is the condition that confines a table grant to one partition
+// prefix.
+func leadingKeys(prefix string) string {
+	return `ForAllValues:StringLike dynamodb:LeadingKeys=["` + prefix + `*"]`
+}
+
+// dynamoGrants adds, for each DynamoDB request the code sends (r.Accesses),
+// its action on the table confined to the request's partition prefix, or
+// on the index it queries. dynamodb:LeadingKeys is the table's partition
+// key (pk), so a table grant carries it; an index grant is on the index's
+// own ARN, which holds only that index's keys (PARTNER#, DUE#, HOLDER#).
+func dynamoGrants(r *Reach, envRef func(string) (string, error), add func(g, reason string)) error {
+	if len(r.Unplaced) > 0 {
+		return fmt.Errorf("DynamoDB requests on no known partition:\n    %s", strings.Join(r.Unplaced, "\n    "))
+	}
+	// Every operation sent has requests placed: none escapes the grants.
+	sent := map[string]bool{}
+	for k := range r.Accesses {
+		_, action, _ := strings.Cut(k, " ")
+		sent[action] = true
+	}
+	for op := range r.Ops {
+		name, ok := strings.CutPrefix(op, "dynamodb:")
+		if !ok {
+			continue
+		}
+		placed := sent[name]
+		if name == "TransactWriteItems" {
+			placed = sent["PutItem"] || sent["UpdateItem"] || sent["DeleteItem"] || sent["ConditionCheckItem"]
+		}
+		if !placed {
+			return fmt.Errorf("the code sends %s, but builds no request of it on a known partition (%s)", op, r.Why(op))
+		}
+	}
+	if len(r.Accesses) == 0 {
+		return nil
+	}
+	table, err := envRef("TABLE_NAME")
+	if err != nil {
+		return err
+	}
+	for k, why := range r.Accesses {
+		where, action, _ := strings.Cut(k, " ")
+		if ix, ok := strings.CutPrefix(where, "index:"); ok {
+			add(grant("dynamodb:"+action, "table:"+table+"/index/"+ix, ""), why)
+			continue
+		}
+		add(grant("dynamodb:"+action, "table:"+table, leadingKeys(where)), why)
+	}
+	return nil
 }

@@ -39,13 +39,15 @@ type Reach struct {
 	// Ops are the AWS SDK operations called, "service:Operation" (from the
 	// operation's *<Op>Input parameter, so interface and presign calls count).
 	Ops map[string]bool
-	// TxItems are the DynamoDB transaction items built: PutItem, UpdateItem,
-	// DeleteItem, ConditionCheckItem.
-	TxItems map[string]bool
-	// TableQuery: a QueryInput without IndexName is built; Indexes: the
-	// index names QueryInputs name.
-	TableQuery bool
-	Indexes    map[string]bool
+	// Accesses are the DynamoDB requests built and sent, each as
+	// "<partition prefix> <action>" on the table (action: the IAM action
+	// that authorizes it; a transaction's items by their kind: PutItem,
+	// UpdateItem, DeleteItem, ConditionCheckItem) or "index:<name> Query",
+	// with the chain of calls that reaches it.
+	Accesses map[string]string
+	// Unplaced are DynamoDB requests the analysis cannot put on a
+	// partition: each fails the IAM test until its code names its key.
+	Unplaced []string
 	// Consts are the project constants referenced ("store.claimPrefix").
 	Consts map[string]string
 	// Funcs are the project functions reached (full names), each with the
@@ -218,7 +220,7 @@ func (p *program) reach(mainPkg string) (*Reach, error) {
 	if _, ok := p.pkgs[mainPkg]; !ok {
 		return nil, fmt.Errorf("%s is not a loaded package", mainPkg)
 	}
-	r := &Reach{Ops: map[string]bool{}, TxItems: map[string]bool{}, Indexes: map[string]bool{}, Consts: map[string]string{}, Funcs: map[string]string{}, At: map[string]string{}}
+	r := &Reach{Ops: map[string]bool{}, Accesses: map[string]string{}, Consts: map[string]string{}, Funcs: map[string]string{}, At: map[string]string{}}
 	linked := map[string]bool{mainPkg: true}
 	for _, d := range p.deps[mainPkg] {
 		linked[d] = true
@@ -258,6 +260,7 @@ func (p *program) reach(mainPkg string) (*Reach, error) {
 		}
 		p.visit(p.owner[full], fd.Body, r, add, cur)
 	}
+	p.placeAccesses(r)
 	return r, nil
 }
 
@@ -271,44 +274,6 @@ func (p *program) visit(sp *srcPkg, node ast.Node, r *Reach, add func(string), c
 			case *types.Const:
 				if obj.Pkg() != nil && strings.HasPrefix(obj.Pkg().Path(), module) && obj.Val().Kind() == constant.String {
 					r.Consts[obj.Pkg().Name()+"."+obj.Name()] = constant.StringVal(obj.Val())
-				}
-			}
-		case *ast.CompositeLit:
-			tv, ok := sp.info.Types[x]
-			if !ok {
-				return true
-			}
-			switch tv.Type.String() {
-			case "github.com/aws/aws-sdk-go-v2/service/dynamodb/types.Put":
-				r.TxItems["PutItem"] = true
-			case "github.com/aws/aws-sdk-go-v2/service/dynamodb/types.Update":
-				r.TxItems["UpdateItem"] = true
-			case "github.com/aws/aws-sdk-go-v2/service/dynamodb/types.Delete":
-				r.TxItems["DeleteItem"] = true
-			case "github.com/aws/aws-sdk-go-v2/service/dynamodb/types.ConditionCheck":
-				r.TxItems["ConditionCheckItem"] = true
-			case "github.com/aws/aws-sdk-go-v2/service/dynamodb.QueryInput":
-				indexed := false
-				for _, el := range x.Elts {
-					kv, ok := el.(*ast.KeyValueExpr)
-					if !ok {
-						continue
-					}
-					if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "IndexName" {
-						indexed = true
-						ast.Inspect(kv.Value, func(n ast.Node) bool {
-							if e, ok := n.(ast.Expr); ok {
-								if v := sp.info.Types[e].Value; v != nil && v.Kind() == constant.String {
-									r.Indexes[constant.StringVal(v)] = true
-									return false
-								}
-							}
-							return true
-						})
-					}
-				}
-				if !indexed {
-					r.TableQuery = true
 				}
 			}
 		}
