@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/constant"
+	"go/parser"
 	"go/types"
 	"sort"
 	"strings"
@@ -365,5 +366,104 @@ func TestKeyPrefixesAreClassified(t *testing.T) {
 		if !seen[k] {
 			t.Errorf("notTablePartitions names %s, which no package that builds requests declares", k)
 		}
+	}
+}
+
+// The analysis itself, on a small program: a request is placed on the
+// partition its key helpers name, or that the item map built above it
+// names; a Query with IndexName is on that index; a request built but
+// never sent grants nothing; and a request whose key comes from elsewhere
+// is refused, not granted on every partition.
+func TestRequestsArePlacedOnTheirPartitions(t *testing.T) {
+	real := loadProgram(t)
+	const src = `package store
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+const (
+	claimPrefix = "CLAIM#"
+	tokenPrefix = "TOKEN#"
+)
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func key(pk string) map[string]types.AttributeValue { return map[string]types.AttributeValue{"pk": str(pk)} }
+
+func claimPK(id string) string { return claimPrefix + id }
+
+func tokenItem(h string) map[string]types.AttributeValue {
+	it := map[string]types.AttributeValue{}
+	it["pk"] = str(tokenPrefix + h)
+	return it
+}
+
+func get(db *dynamodb.Client) { db.GetItem(context.TODO(), &dynamodb.GetItemInput{Key: key(claimPK("x"))}) }
+
+func putToken(db *dynamodb.Client) {
+	it := tokenItem("h")
+	db.TransactWriteItems(context.TODO(), &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{{Put: &types.Put{Item: it}}}})
+}
+
+func blind(db *dynamodb.Client, k map[string]types.AttributeValue) {
+	db.DeleteItem(context.TODO(), &dynamodb.DeleteItemInput{Key: k})
+}
+
+func listed(db *dynamodb.Client) {
+	db.Query(context.TODO(), &dynamodb.QueryInput{IndexName: aws.String("ByPartner")})
+}
+
+func unsent() *dynamodb.UpdateItemInput { return &dynamodb.UpdateItemInput{Key: key(claimPK("y"))} }
+
+func main() {
+	get(nil)
+	putToken(nil)
+	blind(nil, nil)
+	listed(nil)
+	_ = unsent()
+}
+`
+	path := module + "/local/samtemplate/testdata/store"
+	f, err := parser.ParseFile(real.fset, "store.go", src, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &srcPkg{path: path, files: []*ast.File{f}, info: &types.Info{Uses: map[*ast.Ident]types.Object{}, Defs: map[*ast.Ident]types.Object{},
+		Types: map[ast.Expr]types.TypeAndValue{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}}
+	if sp.pkg, err = (&types.Config{Importer: real.imp}).Check(path, real.fset, sp.files, sp.info); err != nil {
+		t.Fatal(err)
+	}
+	p := &program{fset: real.fset, pkgs: map[string]*srcPkg{path: sp}, decls: map[string]*ast.FuncDecl{}, owner: map[string]*srcPkg{},
+		methods: map[string][]method{}, deps: map[string][]string{}, imp: real.imp}
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok {
+			fn := sp.info.Defs[fd.Name].(*types.Func)
+			p.decls[fn.FullName()], p.owner[fn.FullName()] = fd, sp
+		}
+	}
+	r, err := p.reach(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for k := range r.Accesses {
+		got = append(got, k)
+	}
+	sort.Strings(got)
+	if want := []string{"CLAIM# GetItem", "TOKEN# PutItem", "index:ByPartner Query"}; strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("accesses %v, want %v", got, want)
+	}
+	if len(r.Unplaced) != 1 || !strings.Contains(r.Unplaced[0], "dynamodb:DeleteItem") || !strings.Contains(r.Unplaced[0], "names no table partition") {
+		t.Errorf("unplaced %q, want the DeleteItem whose key is a parameter", r.Unplaced)
+	}
+	// The IAM test turns an unplaced request into a failure.
+	if err := dynamoGrants(r, func(string) (string, error) { return "ClaimsTable", nil }, func(string, string) {}); err == nil {
+		t.Error("dynamoGrants accepted a request on no known partition")
 	}
 }

@@ -86,6 +86,7 @@ type program struct {
 	// method names of their receiver's method set.
 	methods map[string][]method
 	deps    map[string][]string // import path -> project imports (transitive deps of a main)
+	imp     types.Importer      // export data of every dependency of the functions
 }
 
 type method struct {
@@ -150,7 +151,7 @@ func buildProgram() (*program, error) {
 		return os.Open(f)
 	})
 	p := &program{fset: fset, pkgs: map[string]*srcPkg{}, decls: map[string]*ast.FuncDecl{}, owner: map[string]*srcPkg{},
-		methods: map[string][]method{}, deps: map[string][]string{}}
+		methods: map[string][]method{}, deps: map[string][]string{}, imp: imp}
 	for _, l := range project {
 		sp := &srcPkg{path: l.ImportPath}
 		for _, name := range l.GoFiles {
