@@ -34,9 +34,9 @@ import (
 
 // tablePartitions are the constants that start a table partition key (pk),
 // by package name and constant name. Every other *Prefix constant of the
-// packages that build DynamoDB requests is a sort key or an index key and
-// is listed in notTablePartitions; TestKeyPrefixesAreClassified keeps the
-// two lists complete.
+// packages that build DynamoDB requests (a sort key, an index key, or no
+// key at all) is listed in notTablePartitions with what it is;
+// TestKeyPrefixesAreClassified keeps the two lists complete.
 var tablePartitions = map[string]bool{"store.claimPrefix": true, "store.assocPrefix": true, "store.tokenPrefix": true,
 	"store.idempPrefix": true, "store.declinedPrefix": true, "store.importPrefix": true, "webhook.hookPrefix": true}
 
