@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"encoding/base64"

@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 // Contract rules of API.md that cut across routes, over HTTP through the
 // real binaries: who may claim for which MPN ID, the order in which a

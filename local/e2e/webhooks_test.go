@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"encoding/json"
@@ -15,7 +15,7 @@ import (
 // Each status change reaches the partner's webhooks, signed; a webhook
 // with statuses gets only those; another partner's webhooks get nothing.
 func TestWebhookSignedDeliveries(t *testing.T) {
-	r := recordingRunner(t)
+	r := webhookRunner(t)
 	defer apitest.Use(r)()
 	u := apitest.NewUser(t, fmt.Sprintf("whp%d", time.Now().UnixNano()%1e6), true)
 	other := apitest.NewUser(t, fmt.Sprintf("who%d", time.Now().UnixNano()%1e6), true)
@@ -74,7 +74,7 @@ func TestWebhookSignedDeliveries(t *testing.T) {
 // times, each signed; the deliveries log shows the three attempts, the
 // response kept to at most 1 KiB.
 func TestWebhookRetriesKeepTheID(t *testing.T) {
-	r := recordingRunner(t)
+	r := webhookRunner(t)
 	defer apitest.Use(r)()
 	u := apitest.NewUser(t, fmt.Sprintf("whr%d", time.Now().UnixNano()%1e6), true)
 	rc := newReceiver(t, func(n int) int {
@@ -128,7 +128,7 @@ func TestWebhookRetriesKeepTheID(t *testing.T) {
 // After a rotation both secrets sign (two signatures) until the old one
 // retires; the new secret is shown once.
 func TestWebhookRotation(t *testing.T) {
-	r := recordingRunner(t)
+	r := webhookRunner(t)
 	defer apitest.Use(r)()
 	u := apitest.NewUser(t, fmt.Sprintf("whs%d", time.Now().UnixNano()%1e6), true)
 	rc := newReceiver(t, nil)
@@ -154,7 +154,7 @@ func TestWebhookRotation(t *testing.T) {
 
 // A 410 answer disables the webhook: no more deliveries.
 func TestWebhookGoneDisables(t *testing.T) {
-	r := recordingRunner(t)
+	r := webhookRunner(t)
 	defer apitest.Use(r)()
 	u := apitest.NewUser(t, fmt.Sprintf("whg%d", time.Now().UnixNano()%1e6), true)
 	rc := newReceiver(t, func(int) int { return http.StatusGone })
@@ -182,7 +182,7 @@ func TestWebhookGoneDisables(t *testing.T) {
 // Registration: IncentivesAdmin only, at most 10, another partner's 404,
 // and no URL that is not https or reaches a non-public address.
 func TestWebhookRegistrationRules(t *testing.T) {
-	r := recordingRunner(t)
+	r := webhookRunner(t)
 	defer apitest.Use(r)()
 	p := fmt.Sprintf("whx%d", time.Now().UnixNano()%1e6)
 	u, reader, other := apitest.NewUser(t, p, true), apitest.NewUser(t, p, false), apitest.NewUser(t, p+"o", true)

@@ -1,6 +1,7 @@
-package runner_test
+package e2e_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -16,11 +17,37 @@ import (
 	"time"
 
 	"github.com/cpor-claims/claims/local/apitest"
+	"github.com/cpor-claims/claims/local/runner"
 	"github.com/cpor-claims/claims/shared/store"
 )
 
 // The webhook receiver and the Standard Webhooks verifier the webhook tests
 // and the journeys share.
+
+var (
+	hookOnce   sync.Once
+	hookRunner *runner.Runner
+	hookErr    error
+)
+
+// webhookRunner is a runner, started once for the webhook tests, whose
+// webhook retries come after 1 s instead of 5 s ... 10 h (a schedule
+// DeliverFunction honours only under stage local).
+func webhookRunner(t *testing.T) *runner.Runner {
+	t.Helper()
+	hookOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		hookRunner, hookErr = apitest.StartRunnerWith(ctx, "hooks", runner.Config{MaxInstances: 2,
+			FunctionEnv: map[string]map[string]string{
+				"DeliverFunction": {"WEBHOOK_RETRY_SCHEDULE": "1s,1s,1s,1s,1s,1s,1s"},
+			}})
+	})
+	if hookErr != nil {
+		t.Fatal(hookErr)
+	}
+	return hookRunner
+}
 
 // received is one POST a test receiver got, and when it got it.
 type received struct {
