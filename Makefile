@@ -52,7 +52,7 @@ template-check: tools ## sam validate (lint and plain), cfn-lint (source and SAM
 	.tools/sam/bin/cfn-lint $(TRANSFORMED)
 	$(SAM_BUILD_ENV) $(SAM) build --build-dir $(SAM_BUILD_DIR) \
 		--parameter-overrides Architecture=$(ARCH) >/dev/null
-	$(GO) run ./local/cmd/checkbin -arch $(ARCH) -max-mb 12 $(SAM_BUILD_DIR)
+	$(GO) run ./local/samtemplate/checkbin -arch $(ARCH) -max-mb 12 $(SAM_BUILD_DIR)
 
 lint: generate-check ## gofmt, vet, staticcheck, go.mod tidy, and the templ code current
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -98,7 +98,7 @@ bench: tools ## the benchmarks (local/bench) against one local stack; writes doc
 # The goals make bench measures that a test can guard in seconds, without
 # asserting any absolute time: one `go test -run` line per guard.
 bench-check: tools-run ## fail when a goal regresses: a binary past 12 MiB (arm64, stripped) or reaching a reflective method lookup; finalize's group size back to 1
-	$(GO) test -count=1 ./local/cmd/checkbin -run '^TestFunctionBinaries$$'
+	$(GO) test -count=1 ./local/samtemplate/checkbin -run '^TestFunctionBinaries$$'
 	@# Finalize: decisions fall back to one per TransactWriteItems (counted on DynamoDB Local).
 	$(GO) run ./local/cmd/stack -- $(GO) test -count=1 -run '^TestFinalizeGroupSize$$' ./shared/finalize
 
@@ -121,7 +121,7 @@ ENV ?= dev
 deploy: tools ## sam build + sam deploy --config-env $(ENV) (needs AWS credentials and DEPLOY_PARAMS, see README)
 	@case "$(ENV)" in dev|prod) ;; *) echo "ENV must be dev or prod"; exit 2;; esac
 	@case " $(DEPLOY_ARGS) " in *" --parameter-overrides"*) echo "give parameters as DEPLOY_PARAMS: --parameter-overrides in DEPLOY_ARGS would replace $(ENV)'s own"; exit 2;; esac
-	@$(GO) run ./local/cmd/deployparams -env $(ENV) -- $(DEPLOY_PARAMS) >/dev/null
+	@$(GO) run ./local/samtemplate/deployparams -env $(ENV) -- $(DEPLOY_PARAMS) >/dev/null
 	$(SAM_BUILD_ENV) $(SAM) build --config-env $(ENV)
-	params="$$($(GO) run ./local/cmd/deployparams -env $(ENV) -- $(DEPLOY_PARAMS))"; \
+	params="$$($(GO) run ./local/samtemplate/deployparams -env $(ENV) -- $(DEPLOY_PARAMS))"; \
 		$(SAM) deploy --config-env $(ENV) --parameter-overrides "$$params" $(DEPLOY_ARGS)

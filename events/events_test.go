@@ -1,6 +1,8 @@
-// Package events_test runs every sample event of this folder through its
-// handler, in process, against the local stack: a sample that drifts from
-// the handlers breaks the build. The same files serve `sam local invoke -e`.
+// Package events_test runs the sample events of this folder through their
+// handlers, in process, against the local stack: a sample that drifts from
+// the handlers breaks the build. The same files serve `sam local invoke -e`:
+// the samples local/cmd/samlocal invokes through the functions' binaries
+// are its to drive and check, and are only decoded here (samLocalsOwn).
 package events_test
 
 import (
@@ -8,11 +10,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +35,6 @@ import (
 	"github.com/cpor-claims/claims/shared/evidence"
 	"github.com/cpor-claims/claims/shared/finalize"
 	"github.com/cpor-claims/claims/shared/httpapi"
-	"github.com/cpor-claims/claims/shared/imports"
 	"github.com/cpor-claims/claims/shared/mail"
 	"github.com/cpor-claims/claims/shared/optout"
 	"github.com/cpor-claims/claims/shared/queue"
@@ -41,10 +46,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-const (
-	sampleID       = "01a20d0c-0000-7000-8000-000000000001"
-	sampleImportID = "01a20d0c-0000-7000-8000-0000000000a1"
-)
+const sampleID = "01a20d0c-0000-7000-8000-000000000001"
 
 var used = map[string]bool{}
 
@@ -123,13 +125,6 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	if sub["status"] != "Submitted" || len(jobs.sent) != 1 {
 		t.Fatalf("submit: %v, jobs %v", sub["status"], jobs.sent)
 	}
-	list := serve(history, "list-claims.json", 200)
-	if n := len(list["items"].([]any)); n != 1 { // the other Draft; the submitted one is filtered out
-		t.Fatalf("list-claims: %d items", n)
-	}
-	serve(history, "get-claim.json", 200, sampleID, id)
-	serve(history, "list-products.json", 200)
-
 	var batch events.SQSEvent
 	load(t, "validation-batch.json", &batch, `\"claimId\": \"`+sampleID+`\", \"version\": 2`, `\"claimId\": \"`+id+`\", \"version\": `+itoa(sub["version"]))
 	out, err := worker.Handle(ctx, batch)
@@ -176,21 +171,13 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	}
 	validate(asked, answered["version"], claim.StatusNeedsInfo)
 
-	var page events.APIGatewayV2HTTPRequest
-	for _, name := range []string{"optout-page.json", "optout-post.json"} {
-		load(t, name, &page)
-		resp, _ := opt.Handle(ctx, page)
-		if resp.StatusCode != 404 || !strings.Contains(resp.Body, "not valid") {
-			t.Fatalf("%s with the sample's unknown token: %d", name, resp.StatusCode)
-		}
-	}
-	serve(submit, "withdraw-claim.json", 409, sampleID, other) // a Draft cannot be withdrawn
-
 	// Discarding a Draft removes it and its evidence objects.
 	otherEv := serve(create, "add-evidence.json", 201, sampleID, other)["evidence"].(map[string]any)
 	put(other, otherEv["id"].(string), body)
 	serve(create, "delete-claim.json", 204, sampleID, other)
-	serve(history, "get-claim.json", 404, sampleID, other)
+	if _, err := st.Get(ctx, other); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the discarded draft: %v", err)
+	}
 	if _, err := bucket.Stat(ctx, evidence.Key(other, otherEv["id"].(string))); !errors.Is(err, evidence.ErrMissing) {
 		t.Fatalf("the discarded draft's evidence object: %v", err)
 	}
@@ -215,21 +202,23 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	if d := serve(submit, "dispute-claim.json", 202, sampleID, asked); d["status"] != "Submitted" {
 		t.Fatalf("dispute: %v", d["status"])
 	}
-	ah := serve(history, "get-history.json", 200, sampleID, asked)
-	var askedActions []string
-	for _, e := range ah["items"].([]any) {
-		askedActions = append(askedActions, e.(map[string]any)["action"].(string))
+	actions := func(claimID string) string {
+		t.Helper()
+		_, evs, err := st.ClaimHistory(ctx, claimID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range evs {
+			out = append(out, string(e.Action))
+		}
+		return strings.Join(out, ",")
 	}
-	if got := strings.Join(askedActions, ","); got != "created,updated,evidence_added,submitted,more_info_requested,evidence_added,responded,more_info_requested,rejected,evidence_added,disputed" {
+	if got := actions(asked); got != "created,updated,evidence_added,submitted,more_info_requested,evidence_added,responded,more_info_requested,rejected,evidence_added,disputed" {
 		t.Fatalf("history of the answered claim: %s", got)
 	}
-	h := serve(history, "get-history.json", 200, sampleID, id)
-	var actions []string
-	for _, e := range h["items"].([]any) {
-		actions = append(actions, e.(map[string]any)["action"].(string))
-	}
-	if strings.Join(actions, ",") != "created,updated,evidence_added,submitted,customer_notified,approved" {
-		t.Fatalf("history %v", actions)
+	if got := actions(id); got != "created,updated,evidence_added,submitted,customer_notified,approved" {
+		t.Fatalf("history %v", got)
 	}
 
 	// The second half (v2): the CSV export, the partner's disassociation of
@@ -278,48 +267,8 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 		evs[len(evs)-1].Action != claim.ActionSubscriptionEnded || evs[len(evs)-2].Action != claim.ActionApproved {
 		t.Fatalf("subscription ended: %+v %+v %v", c2, evs, err)
 	}
-	// Bulk import: the template, an import started, its file uploaded and
-	// the bucket's notification (import-notification.json, as the import
-	// queue delivers it) processed; then the import, the list, the errors.
-	imp := api.Router((&api.ImportsAPI{Uploads: imports.NewUploads(st, bucket)}).Routes())
-	tplReq := func() events.APIGatewayV2HTTPResponse {
-		var req events.APIGatewayV2HTTPRequest
-		load(t, "get-import-template.json", &req)
-		resp, err := imp.Serve(ctx, req)
-		if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Headers["Content-Type"], "text/csv") {
-			t.Fatalf("get-import-template.json: %d %v %s", resp.StatusCode, err, resp.Body)
-		}
-		return resp
-	}
-	csvFile := tplReq().Body + strings.Replace(strings.SplitN(tplReq().Body, "\n", 2)[1], "1234567", "7654321", 1)
-	started := serve(imp, "start-import.json", 201)["import"].(map[string]any)
-	importID := started["id"].(string)
-	putCSV, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.BucketName), Key: aws.String(imports.Key(importID)),
-		Body: strings.NewReader(csvFile), ContentType: aws.String(imports.ContentType)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var note events.SQSEvent
-	load(t, "import-notification.json", &note, sampleImportID, importID, "0123456789abcdef0123456789abcdef", strings.Trim(aws.ToString(putCSV.ETag), `"`),
-		"cpor-claims-evidencebucket-1a2b3c", res.BucketName)
-	proc := &imports.Processor{Store: st, Drafts: service.New(st, nil, nil, log), Objects: s3c, Bucket: res.BucketName, Clock: time.Now, Log: log}
-	if out, err := proc.Handle(ctx, note); err != nil || len(out.BatchItemFailures) != 0 {
-		t.Fatalf("import-notification.json: %+v %v", out, err)
-	}
-	gotImport := serve(imp, "get-import.json", 200, sampleImportID, importID)
-	if gotImport["status"] != "Completed" || gotImport["succeeded"].(float64) != 1 || gotImport["failed"].(float64) != 1 {
-		t.Fatalf("get-import.json: %v", gotImport)
-	}
-	if items := serve(imp, "list-imports.json", 200)["items"].([]any); len(items) != 1 {
-		t.Fatalf("list-imports.json: %v", items)
-	}
-	var errReq events.APIGatewayV2HTTPRequest
-	load(t, "get-import-errors.json", &errReq, sampleImportID, importID)
-	errResp, err := imp.Serve(ctx, errReq)
-	if err != nil || errResp.StatusCode != 200 || errResp.Body != "row,field,code,message\n3,mpnId,invalid_input,is not one of your MPN IDs\n" {
-		t.Fatalf("get-import-errors.json: %d %v %q", errResp.StatusCode, err, errResp.Body)
-	}
 	eventsOut(t, res)
+	samLocalsOwn(t)
 
 	files, _ := filepath.Glob("*.json")
 	for _, f := range files {
@@ -330,6 +279,82 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	if !slices.Contains(files, "create-claim.json") {
 		t.Fatal("samples not found")
 	}
+}
+
+// Each sample is driven once: by this test through its handler in
+// process, or by `samlocal invoke` (local/cmd/samlocal/checks.go, part of
+// make test) through its function's binary under sam local invoke, which
+// checks its answer and what it left behind. A sample samlocal invokes is
+// only decoded here (strictly, as its function receives it), except the
+// ones both stories start from (inSetup): the claims this test's own
+// samples act on are created, submitted, validated and finalized by them.
+var inSetup = []string{"create-claim.json", "patch-claim.json", "add-evidence.json", "submit-claim.json",
+	"validation-batch.json", "finalize-schedule.json"}
+
+// samLocalsOwn checks that samlocal's steps still invoke every sample this
+// test leaves to it, and decodes those.
+func samLocalsOwn(t *testing.T) {
+	t.Helper()
+	steps := samLocalSteps(t)
+	for name, function := range steps {
+		if slices.Contains(inSetup, name) {
+			continue
+		}
+		if used[name] {
+			t.Errorf("%s is driven here and by samlocal (%s): one of them owns it", name, function)
+			continue
+		}
+		var dst any = &events.APIGatewayV2HTTPRequest{}
+		switch function {
+		case "ValidateFunction", "ImportFunction":
+			dst = &events.SQSEvent{}
+		case "FinalizeFunction":
+			dst = &finalize.Event{}
+		}
+		load(t, name, dst)
+	}
+	for _, name := range inSetup {
+		if _, ok := steps[name]; !ok {
+			t.Errorf("%s is listed as shared with samlocal, which does not invoke it", name)
+		}
+	}
+}
+
+// samLocalSteps reads which sample each of samlocal's steps invokes, and
+// with which function, from its step literals ({function: ..., event: ...}).
+func samLocalSteps(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "local", "cmd", "samlocal", "checks.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]string{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.CompositeLit)
+		if !ok {
+			return true
+		}
+		fields := map[string]string{}
+		for _, e := range lit.Elts {
+			kv, ok := e.(*ast.KeyValueExpr)
+			if !ok {
+				continue
+			}
+			k, _ := kv.Key.(*ast.Ident)
+			v, _ := kv.Value.(*ast.BasicLit)
+			if k != nil && v != nil && v.Kind == token.STRING {
+				fields[k.Name], _ = strconv.Unquote(v.Value)
+			}
+		}
+		if fields["event"] != "" && fields["function"] != "" {
+			steps[fields["event"]] = fields["function"]
+		}
+		return true
+	})
+	if len(steps) < 10 {
+		t.Fatalf("found %d samlocal steps in checks.go: %v", len(steps), steps)
+	}
+	return steps
 }
 
 func itoa(v any) string { b, _ := json.Marshal(v); return string(b) }

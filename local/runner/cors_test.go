@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/samtemplate"
 	"github.com/cpor-claims/claims/local/testenv"
 )
@@ -56,26 +57,26 @@ func TestCORSFromTheTemplate(t *testing.T) {
 	checkCORS(t, origin, "https://evil.example")
 
 	// Every route path answers the preflight, before the authorizer.
-	u := newUser(t, "cors", true)
-	id := createClaim(t, &u, false)
+	u := apitest.NewUser(t, "cors", true)
+	id := apitest.CreateClaim(t, &u, false)
 	for _, route := range rt.Routes() {
 		method, path, _ := strings.Cut(route, " ")
 		path = strings.NewReplacer("{id}", id, "{token}", strings.Repeat("A", 43)).Replace(path)
-		r := call(t, nil, "OPTIONS", path, nil, "Origin", origin, "Access-Control-Request-Method", method,
+		r := apitest.Call(t, nil, "OPTIONS", path, nil, "Origin", origin, "Access-Control-Request-Method", method,
 			"Access-Control-Request-Headers", "authorization,content-type")
-		if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != origin {
-			t.Errorf("preflight of %s: %d %v", route, r.status, corsHeaders(r.header))
+		if r.Status != 204 || r.Header.Get("Access-Control-Allow-Origin") != origin {
+			t.Errorf("preflight of %s: %d %v", route, r.Status, corsHeaders(r.Header))
 		}
 	}
 	// The document's numbers are the template's.
-	r := call(t, nil, "OPTIONS", "/claims", nil, "Origin", origin, "Access-Control-Request-Method", "POST")
+	r := apitest.Call(t, nil, "OPTIONS", "/claims", nil, "Origin", origin, "Access-Control-Request-Method", "POST")
 	want := map[string]string{
 		"Access-Control-Allow-Origin":  origin,
 		"Access-Control-Allow-Methods": joined(t, conf["AllowMethods"], strings.ToUpper),
 		"Access-Control-Allow-Headers": joined(t, conf["AllowHeaders"], strings.ToLower),
 		"Access-Control-Max-Age":       conf["MaxAge"].(string),
 	}
-	if got := corsHeaders(r.header); !maps.Equal(got, want) {
+	if got := corsHeaders(r.Header); !maps.Equal(got, want) {
 		t.Fatalf("preflight headers %v, want %v", got, want)
 	}
 }
@@ -83,42 +84,42 @@ func TestCORSFromTheTemplate(t *testing.T) {
 // checkCORS checks a runner whose CORS allows origin (and not other).
 func checkCORS(t *testing.T, origin, other string) {
 	t.Helper()
-	u := newUser(t, "cors", false)
+	u := apitest.NewUser(t, "cors", false)
 	// Preflight from the allowed origin: the gateway answers it.
-	r := call(t, nil, "OPTIONS", "/claims", nil, "Origin", origin, "Access-Control-Request-Method", "POST",
+	r := apitest.Call(t, nil, "OPTIONS", "/claims", nil, "Origin", origin, "Access-Control-Request-Method", "POST",
 		"Access-Control-Request-Headers", "authorization,content-type,idempotency-key")
-	if r.status != 204 || len(r.body) != 0 {
-		t.Fatalf("preflight: %d %s", r.status, r.body)
+	if r.Status != 204 || len(r.Body) != 0 {
+		t.Fatalf("preflight: %d %s", r.Status, r.Body)
 	}
-	if r.header.Get("Access-Control-Allow-Origin") != origin || !strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST") ||
-		!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "idempotency-key") || r.header.Get("Access-Control-Max-Age") == "" {
-		t.Fatalf("preflight headers: %v", corsHeaders(r.header))
+	if r.Header.Get("Access-Control-Allow-Origin") != origin || !strings.Contains(r.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "idempotency-key") || r.Header.Get("Access-Control-Max-Age") == "" {
+		t.Fatalf("preflight headers: %v", corsHeaders(r.Header))
 	}
 	// Another origin: no CORS headers, so the browser refuses.
-	r = call(t, nil, "OPTIONS", "/claims", nil, "Origin", other, "Access-Control-Request-Method", "POST")
-	if got := corsHeaders(r.header); len(got) != 0 {
+	r = apitest.Call(t, nil, "OPTIONS", "/claims", nil, "Origin", other, "Access-Control-Request-Method", "POST")
+	if got := corsHeaders(r.Header); len(got) != 0 {
 		t.Fatalf("preflight from %s: %v", other, got)
 	}
 	// Actual responses: the function's, and the gateway's own 401.
-	r = expect(t, call(t, &u, "GET", "/products", nil, "Origin", origin), 200)
-	if r.header.Get("Access-Control-Allow-Origin") != origin || !strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "etag") {
-		t.Fatalf("GET /products from %s: %v", origin, corsHeaders(r.header))
+	r = apitest.Expect(t, apitest.Call(t, &u, "GET", "/products", nil, "Origin", origin), 200)
+	if r.Header.Get("Access-Control-Allow-Origin") != origin || !strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "etag") {
+		t.Fatalf("GET /products from %s: %v", origin, corsHeaders(r.Header))
 	}
-	r = expect(t, call(t, nil, "GET", "/products", nil, "Origin", origin), 401)
-	if r.header.Get("Access-Control-Allow-Origin") != origin {
-		t.Fatalf("401 from %s: %v", origin, corsHeaders(r.header))
+	r = apitest.Expect(t, apitest.Call(t, nil, "GET", "/products", nil, "Origin", origin), 401)
+	if r.Header.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("401 from %s: %v", origin, corsHeaders(r.Header))
 	}
-	r = expect(t, call(t, &u, "GET", "/products", nil, "Origin", other), 200)
-	if got := corsHeaders(r.header); len(got) != 0 {
+	r = apitest.Expect(t, apitest.Call(t, &u, "GET", "/products", nil, "Origin", other), 200)
+	if got := corsHeaders(r.Header); len(got) != 0 {
 		t.Fatalf("GET /products from %s: %v", other, got)
 	}
 	// Without Origin (curl, the SDK) nothing changes.
-	r = expect(t, call(t, &u, "GET", "/products", nil), 200)
-	if got := corsHeaders(r.header); len(got) != 0 {
+	r = apitest.Expect(t, apitest.Call(t, &u, "GET", "/products", nil), 200)
+	if got := corsHeaders(r.Header); len(got) != 0 {
 		t.Fatalf("GET /products without Origin: %v", got)
 	}
 	// OPTIONS that is no preflight is routed: the template has no such route.
-	if r := call(t, nil, "OPTIONS", "/claims", nil); r.status != 404 {
-		t.Fatalf("OPTIONS without a preflight's headers: %d %s", r.status, r.body)
+	if r := apitest.Call(t, nil, "OPTIONS", "/claims", nil); r.Status != 404 {
+		t.Fatalf("OPTIONS without a preflight's headers: %d %s", r.Status, r.Body)
 	}
 }

@@ -18,118 +18,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/runner"
 	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/store"
 )
 
-type statusEvent struct {
-	SchemaVersion string         `json:"schemaVersion"`
-	EventID       string         `json:"eventId"`
-	ClaimID       string         `json:"claimId"`
-	PartnerID     string         `json:"partnerId"`
-	MpnID         string         `json:"mpnId"`
-	TenantID      string         `json:"tenantId"`
-	FromStatus    *string        `json:"fromStatus"`
-	ToStatus      string         `json:"toStatus"`
-	StatusReason  map[string]any `json:"statusReason"`
-	Version       int64          `json:"version"`
-	At            string         `json:"at"`
-}
-
-// claimEvents reads GET /_local/events until want distinct events of the claim are
-// there (or the deadline), and returns them in delivery order.
-func claimEvents(t *testing.T, claimID string, want int, within time.Duration) []statusEvent {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		var out struct {
-			Items []struct {
-				ID         string          `json:"id"`
-				Source     string          `json:"source"`
-				DetailType string          `json:"detail-type"`
-				Time       string          `json:"time"`
-				Detail     json.RawMessage `json:"detail"`
-			} `json:"items"`
-		}
-		r := expect(t, call(t, nil, "GET", "/_local/events", nil), 200)
-		if err := json.Unmarshal(r.body, &out); err != nil {
-			t.Fatal(err)
-		}
-		var evs []statusEvent
-		distinct := map[string]bool{}
-		for _, it := range out.Items {
-			if it.Source != "cpor.claims" || it.DetailType != "Claim Status Changed" {
-				continue
-			}
-			var d statusEvent
-			if err := json.Unmarshal(it.Detail, &d); err != nil {
-				t.Fatalf("detail %s: %v", it.Detail, err)
-			}
-			if d.ClaimID == claimID {
-				evs = append(evs, d)
-				distinct[d.EventID] = true
-			}
-		}
-		if len(distinct) >= want || time.Now().After(deadline) {
-			return evs
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// Every committed status change of a claim reaches the bus once, in order,
-// with the contract's detail; edits that change no status do not.
-func TestStatusChangesReachTheBus(t *testing.T) {
-	u := newUser(t, "evpartner", true)
-	id := createClaim(t, &u, true)
-	expect(t, call(t, &u, "PATCH", "/claims/"+id, map[string]any{"name": "Renamed"}), 200)
-	upload(t, &u, id, pdf)
-	expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
-	waitStatus(t, &u, id, "PendingCustomer")
-	expect(t, call(t, &u, "POST", "/claims/"+id+"/withdraw", nil), 200)
-	c := expect(t, call(t, &u, "GET", "/claims/"+id, nil), 200).json(t)
-
-	evs := claimEvents(t, id, 4, 30*time.Second)
-	var got []string
-	for _, e := range evs {
-		from := ""
-		if e.FromStatus != nil {
-			from = *e.FromStatus
-		}
-		got = append(got, from+">"+e.ToStatus)
-	}
-	want := []string{">Draft", "Draft>Submitted", "Submitted>PendingCustomer", "PendingCustomer>Withdrawn"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("events %v, want %v", got, want)
-	}
-	for i, e := range evs {
-		if e.SchemaVersion != "1" || e.PartnerID != "evpartner" || e.MpnID != "1234567" || e.TenantID == "" ||
-			e.EventID != store.EventID(id, e.Version) || e.At == "" {
-			t.Errorf("event %d: %+v", i, e)
-		}
-		if i > 0 && e.Version <= evs[i-1].Version {
-			t.Errorf("versions out of order: %d after %d", e.Version, evs[i-1].Version)
-		}
-	}
-	if last := evs[len(evs)-1]; float64(last.Version) != c["version"].(float64) {
-		t.Errorf("last event version %d, claim version %v", last.Version, c["version"])
-	}
-	// Nothing more arrives (no event for the PATCH, the evidence, the notice).
-	time.Sleep(time.Second)
-	if n := len(claimEvents(t, id, 0, 0)); n != 4 {
-		t.Errorf("%d events, want 4", n)
-	}
-}
-
 // POST /_local/events puts one event on the claims bus, as put-events.
 func TestLocalPutEvent(t *testing.T) {
 	detail := fmt.Sprintf(`{"tenantId":"t-%d","subscriptionId":"s","endedAt":"2026-01-01T00:00:00Z"}`, time.Now().UnixNano())
-	r := expect(t, call(t, nil, "POST", "/_local/events", map[string]any{"source": "cpor.billing", "detail-type": "Subscription Ended", "detail": json.RawMessage(detail)}), 200)
-	id, _ := r.json(t)["id"].(string)
+	r := apitest.Expect(t, apitest.Call(t, nil, "POST", "/_local/events", map[string]any{"source": "cpor.billing", "detail-type": "Subscription Ended", "detail": json.RawMessage(detail)}), 200)
+	id, _ := r.JSON(t)["id"].(string)
 	if id == "" {
-		t.Fatalf("no id: %s", r.body)
+		t.Fatalf("no id: %s", r.Body)
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -185,7 +87,7 @@ func transitions(t *testing.T, r *runner.Runner, n int) string {
 
 // checkInOrder: every version 1..n arrived, and de-duplicated by eventId
 // (first delivery wins) they arrived in order.
-func checkInOrder(t *testing.T, evs []statusEvent, id string, n int) (dups int) {
+func checkInOrder(t *testing.T, evs []apitest.StatusEvent, id string, n int) (dups int) {
 	t.Helper()
 	seen := map[string]bool{}
 	var next int64 = 1
@@ -214,7 +116,7 @@ func checkInOrder(t *testing.T, evs []statusEvent, id string, n int) (dups int) 
 type putRecorder struct {
 	mu      sync.Mutex
 	calls   int
-	details []statusEvent
+	details []apitest.StatusEvent
 }
 
 func (p *putRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -225,7 +127,7 @@ func (p *putRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.calls++
 		for _, e := range in.Entries {
-			var d statusEvent
+			var d apitest.StatusEvent
 			_ = json.Unmarshal([]byte(e.Detail), &d)
 			p.details = append(p.details, d)
 		}
@@ -236,10 +138,10 @@ func (p *putRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
 }
 
-func (p *putRecorder) of(id string) []statusEvent {
+func (p *putRecorder) of(id string) []apitest.StatusEvent {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []statusEvent
+	var out []apitest.StatusEvent
 	for _, d := range p.details {
 		if d.ClaimID == id {
 			out = append(out, d)
@@ -257,19 +159,16 @@ var (
 
 // recordingRunner is a runner whose PublishFunction reaches EventBridge
 // through the recorder (AWS_ENDPOINT_URL_EVENTBRIDGE, the SDK's standard
-// per-service endpoint variable) and whose webhook retries come after 1 s.
+// per-service endpoint variable).
 func recordingRunner(t *testing.T) *runner.Runner {
 	t.Helper()
 	recOnce.Do(func() {
 		srv := httptest.NewServer(recorder)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		recRunner, recErr = startRunnerWith(ctx, "evrec", runner.Config{MaxInstances: 2,
+		recRunner, recErr = apitest.StartRunnerWith(ctx, "evrec", runner.Config{MaxInstances: 2,
 			FunctionEnv: map[string]map[string]string{
 				"PublishFunction": {"AWS_ENDPOINT_URL_EVENTBRIDGE": srv.URL},
-				// Retries after 1 s instead of 5 s ... 10 h (honoured
-				// only under stage local).
-				"DeliverFunction": {"WEBHOOK_RETRY_SCHEDULE": "1s,1s,1s,1s,1s,1s,1s"},
 			}})
 	})
 	if recErr != nil {
@@ -282,9 +181,9 @@ func recordingRunner(t *testing.T) *runner.Runner {
 // missing, none twice, and all reach the bus's targets.
 func TestHundredTransitionsInOrder(t *testing.T) {
 	r := recordingRunner(t)
-	defer using(r)()
+	defer apitest.Use(r)()
 	id := transitions(t, r, 100)
-	delivered := claimEvents(t, id, 100, 60*time.Second)
+	delivered := apitest.ClaimEvents(t, id, 100, 60*time.Second)
 	if dups := checkInOrder(t, recorder.of(id), id, 100); dups != 0 {
 		t.Errorf("%d duplicates without any failure", dups)
 	}
@@ -303,21 +202,21 @@ func TestHundredTransitionsInOrder(t *testing.T) {
 // the events are still published in order.
 func TestKilledPublisherLosesNothing(t *testing.T) {
 	r := recordingRunner(t)
-	defer using(r)()
+	defer apitest.Use(r)()
 	done := make(chan struct{})
 	kills := 0
 	go func() {
 		defer close(done)
 		for i := 0; i < 8; i++ {
 			time.Sleep(100 * time.Millisecond)
-			if killFunctionQuiet(r, "PublishFunction") > 0 {
+			if apitest.KillInstances(r, "PublishFunction") > 0 {
 				kills++
 			}
 		}
 	}()
 	id := transitions(t, r, 60)
 	<-done
-	delivered := claimEvents(t, id, 60, 90*time.Second)
+	delivered := apitest.ClaimEvents(t, id, 60, 90*time.Second)
 	dups := checkInOrder(t, recorder.of(id), id, 60)
 	seen := map[string]bool{}
 	for _, e := range delivered {

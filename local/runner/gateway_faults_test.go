@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/runner"
 	"github.com/cpor-claims/claims/local/stack"
 )
@@ -87,7 +88,7 @@ func faultRunner(t *testing.T, cfg runner.Config) *runner.Runner {
 	}
 	// The worker starts no job within 8 s of its deadline (its guard).
 	cfg.FunctionTimeout["ValidateFunction"] = workerTimeout
-	r, err := startRunnerWith(ctx, "fault", cfg)
+	r, err := apitest.StartRunnerWith(ctx, "fault", cfg)
 	if err != nil {
 		t.Fatalf("runner: %v", err)
 	}
@@ -119,12 +120,12 @@ func pause(t *testing.T, r *runner.Runner, e stack.Emulator) (resume func()) {
 // when the function timed out; or, when the handler's call gave up at the
 // same deadline a moment before, the handler's internal_error (AWS races
 // the same way; never anything that reads as a success).
-func gatewayError(t *testing.T, what string, r response, took time.Duration) {
+func gatewayError(t *testing.T, what string, r apitest.Response, took time.Duration) {
 	t.Helper()
-	gateway := string(r.body) == `{"message":"Internal Server Error"}` && r.header.Get("Content-Type") == "application/json"
-	handler := r.header.Get("Content-Type") == "application/problem+json" && strings.Contains(string(r.body), `"code":"internal_error"`)
-	if r.status != 500 || !(gateway || handler) {
-		t.Fatalf("%s: %d %q %s, want API Gateway's 500 {\"message\":\"Internal Server Error\"}", what, r.status, r.header.Get("Content-Type"), r.body)
+	gateway := string(r.Body) == `{"message":"Internal Server Error"}` && r.Header.Get("Content-Type") == "application/json"
+	handler := r.Header.Get("Content-Type") == "application/problem+json" && strings.Contains(string(r.Body), `"code":"internal_error"`)
+	if r.Status != 500 || !(gateway || handler) {
+		t.Fatalf("%s: %d %q %s, want API Gateway's 500 {\"message\":\"Internal Server Error\"}", what, r.Status, r.Header.Get("Content-Type"), r.Body)
 	}
 	t.Logf("%s: 500 from the %s after %s", what, map[bool]string{true: "gateway (function timed out)", false: "handler (its call gave up)"}[gateway], took.Round(time.Millisecond))
 	if took < faultTimeout-100*time.Millisecond {
@@ -144,35 +145,35 @@ func TestFunctionTimeoutsAreGatewayErrors(t *testing.T) {
 	log := &syncBuffer{}
 	r := faultRunner(t, runner.Config{Log: log,
 		Params: map[string]string{"TenantLookupEnabled": "true", "TenantLookupBaseUrl": srv.URL}})
-	defer using(r)()
-	u := newUser(t, "faults", true)
-	body := draftBody(true)
+	defer apitest.Use(r)()
+	u := apitest.NewUser(t, "faults", true)
+	body := apitest.DraftBody(true)
 	cust := body["customer"].(map[string]any)
 	idp.set(func() { idp.tenants[cust["domain"].(string)] = cust["tenantId"].(string) })
-	id := expect(t, call(t, &u, "POST", "/claims", body), 201).json(t)["id"].(string)
-	upload(t, &u, id, pdf)
+	id := apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims", body), 201).JSON(t)["id"].(string)
+	apitest.Upload(t, &u, id, apitest.PDF)
 
 	t.Run("submit with LocalStack paused", func(t *testing.T) {
 		resume := pause(t, r, stack.LocalStack)
 		start := time.Now()
-		res := call(t, &u, "POST", "/claims/"+id+"/submit", nil)
+		res := apitest.Call(t, &u, "POST", "/claims/"+id+"/submit", nil)
 		took := time.Since(start)
 		resume()
 		gatewayError(t, "submit", res, took)
-		if c := expect(t, call(t, &u, "GET", "/claims/"+id, nil), 200).json(t); c["status"] != "Draft" {
+		if c := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+id, nil), 200).JSON(t); c["status"] != "Draft" {
 			t.Fatalf("a failed submit left the claim %v", c["status"])
 		}
-		expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
+		apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
 	})
 
 	t.Run("read with DynamoDB Local paused", func(t *testing.T) {
 		resume := pause(t, r, stack.DynamoDB)
 		start := time.Now()
-		res := call(t, &u, "GET", "/claims/"+id, nil)
+		res := apitest.Call(t, &u, "GET", "/claims/"+id, nil)
 		took := time.Since(start)
 		resume()
 		gatewayError(t, "GET /claims/{id}", res, took)
-		expect(t, call(t, &u, "GET", "/claims/"+id, nil), 200)
+		apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+id, nil), 200)
 	})
 
 	t.Run("invocation endpoint with DynamoDB Local paused", func(t *testing.T) {
@@ -187,7 +188,7 @@ func TestFunctionTimeoutsAreGatewayErrors(t *testing.T) {
 					"sub": "user@faults.example", "partner_id": "faults", "mpn_ids": "[1234567]", "roles": "[IncentivesAdmin]"}}},
 			},
 		})
-		if res := invoke(t, r.URL(), "HistoryFunction", json.RawMessage(ev)); res["statusCode"] != float64(200) {
+		if res := apitest.Invoke(t, r.URL(), "HistoryFunction", json.RawMessage(ev)); res["statusCode"] != float64(200) {
 			t.Fatalf("the event does not read the claim: %v", res)
 		}
 		resume := pause(t, r, stack.DynamoDB)
@@ -216,7 +217,7 @@ func TestFunctionTimeoutsAreGatewayErrors(t *testing.T) {
 		if took < faultTimeout-100*time.Millisecond {
 			t.Fatalf("answered after %s, before the timeout", took)
 		}
-		if res := invoke(t, r.URL(), "HistoryFunction", json.RawMessage(ev)); res["statusCode"] != float64(200) {
+		if res := apitest.Invoke(t, r.URL(), "HistoryFunction", json.RawMessage(ev)); res["statusCode"] != float64(200) {
 			t.Fatalf("after DynamoDB Local resumed: %v", res)
 		}
 	})
@@ -227,22 +228,22 @@ func TestFunctionTimeoutsAreGatewayErrors(t *testing.T) {
 	t.Run("queue poller with DynamoDB Local paused", func(t *testing.T) {
 		// The first claim's job is done (it could have been held by the
 		// pauses above), so the queue holds only this test's job.
-		waitStatus(t, &u, id, "PendingCustomer")
-		waitFor(t, "an empty queue", 30*time.Second, func() bool { return queueCounts(t, sqsClient(t, r), r.Resources().QueueURL) == [3]int{} })
-		body = draftBody(true)
+		apitest.WaitStatus(t, &u, id, "PendingCustomer")
+		apitest.WaitFor(t, "an empty queue", 30*time.Second, func() bool { return apitest.QueueCounts(t, sqsClient(t, r), r.Resources().QueueURL) == [3]int{} })
+		body = apitest.DraftBody(true)
 		cust = body["customer"].(map[string]any)
 		domain := fmt.Sprintf("hung-%d.example", time.Now().UnixNano()%1e9)
 		cust["domain"] = domain
 		body["customerContact"].(map[string]any)["email"] = "ana@" + domain
 		gate := make(chan struct{})
 		idp.set(func() { idp.tenants[domain], idp.gates[domain] = cust["tenantId"].(string), gate })
-		id = expect(t, call(t, &u, "POST", "/claims", body), 201).json(t)["id"].(string)
-		upload(t, &u, id, pdf)
-		expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
+		id = apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims", body), 201).JSON(t)["id"].(string)
+		apitest.Upload(t, &u, id, apitest.PDF)
+		apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
 
 		// The worker holds the job (its tenant lookup waits on the gate) while
 		// DynamoDB Local is paused; then its writes hang until it times out.
-		waitFor(t, "the worker to hold the job", 30*time.Second, func() bool { return idp.count(domain) == 1 })
+		apitest.WaitFor(t, "the worker to hold the job", 30*time.Second, func() bool { return idp.count(domain) == 1 })
 		resume := pause(t, r, stack.DynamoDB)
 		close(gate)
 		// At the function's deadline the emulator answers "Task timed out"
@@ -250,20 +251,20 @@ func TestFunctionTimeoutsAreGatewayErrors(t *testing.T) {
 		// call gives up and it reports the job failed: either way the job stays.
 		const retried, reported = "worker invocation failed; the batch is retried", "validation job failed"
 		before := log.count(retried) + log.count(reported)
-		waitFor(t, "the job's attempt to fail", 3*workerTimeout, func() bool { return log.count(retried)+log.count(reported) > before })
+		apitest.WaitFor(t, "the job's attempt to fail", 3*workerTimeout, func() bool { return log.count(retried)+log.count(reported) > before })
 		if log.count(retried) > 0 && !strings.Contains(log.String(), "Sandbox.Timedout") {
 			t.Fatalf("the failure logged is not the timeout:\n%s", log.String())
 		}
 		sq := sqsClient(t, r)
-		if n := queueCounts(t, sq, r.Resources().QueueURL); n[0]+n[1]+n[2] != 1 {
+		if n := apitest.QueueCounts(t, sq, r.Resources().QueueURL); n[0]+n[1]+n[2] != 1 {
 			t.Fatalf("validation queue (visible, in flight, delayed) %v after the failed batch, want the job still there", n)
 		}
 		resume()
-		waitStatus(t, &u, id, "PendingCustomer")
+		apitest.WaitStatus(t, &u, id, "PendingCustomer")
 		if got := strings.Join(actions(t, &u, id), ","); got != "created,evidence_added,submitted,customer_notified" {
 			t.Fatalf("history %s", got)
 		}
-		waitFor(t, "an empty queue", 10*time.Second, func() bool { return queueCounts(t, sq, r.Resources().QueueURL) == [3]int{} })
+		apitest.WaitFor(t, "an empty queue", 10*time.Second, func() bool { return apitest.QueueCounts(t, sq, r.Resources().QueueURL) == [3]int{} })
 	})
 }
 

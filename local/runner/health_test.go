@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/runner"
 )
 
@@ -70,7 +71,7 @@ func TestHealthIs503UntilReady(t *testing.T) {
 		}
 	}()
 	const origin = "http://ui.localtest.example:8080"
-	r, err := startRunnerWith(ctx, "health", runner.Config{Listener: ln, Params: map[string]string{"UiOrigin": origin}})
+	r, err := apitest.StartRunnerWith(ctx, "health", runner.Config{Listener: ln, Params: map[string]string{"UiOrigin": origin}})
 	// Keep polling a little after Start returned.
 	time.Sleep(200 * time.Millisecond)
 	close(stop)
@@ -115,7 +116,7 @@ func TestHealthIs503UntilReady(t *testing.T) {
 	}
 	t.Logf("health: %d answers of 503 (stages seen: %v) before 200", first200, stages(health[:first200]))
 
-	defer using(r)()
+	defer apitest.Use(r)()
 	checkCORS(t, origin, "http://localhost:5173")
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/runner"
 	"github.com/cpor-claims/claims/local/stack"
 	"github.com/cpor-claims/claims/local/testenv"
@@ -38,7 +39,7 @@ func failingFunction(t *testing.T) *runner.Function {
 		t.Fatalf("build failfn: %v\n%s", err, out)
 	}
 	f := &runner.Function{Name: "FailFunction", RIE: rie, Binary: bin, Max: 1, Timeout: time.Second,
-		Env: []string{"AWS_LAMBDA_FUNCTION_TIMEOUT=1", "AWS_LAMBDA_FUNCTION_NAME=FailFunction", "PATH=" + os.Getenv("PATH")}, Log: logSink()}
+		Env: []string{"AWS_LAMBDA_FUNCTION_TIMEOUT=1", "AWS_LAMBDA_FUNCTION_NAME=FailFunction", "PATH=" + os.Getenv("PATH")}, Log: apitest.LogSink()}
 	t.Cleanup(f.Close)
 	return f
 }
@@ -101,7 +102,7 @@ func TestPollerKeepsATimedOutBatch(t *testing.T) {
 	defer sq.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: &url})
 	var mu sync.Mutex
 	var invocations []error
-	p := &runner.Poller{SQS: sq, QueueURL: url, BatchSize: 1, RetryDelay: time.Second, Log: slog.New(slog.NewTextHandler(logSink(), nil)),
+	p := &runner.Poller{SQS: sq, QueueURL: url, BatchSize: 1, RetryDelay: time.Second, Log: slog.New(slog.NewTextHandler(apitest.LogSink(), nil)),
 		Invoke: func(ctx context.Context, payload []byte) ([]byte, error) {
 			res, err := f.Invoke(ctx, payload)
 			mu.Lock()
@@ -121,14 +122,14 @@ func TestPollerKeepsATimedOutBatch(t *testing.T) {
 	if _, err := sq.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String(`{"mode":"sleep"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the message to be received twice", 30*time.Second, func() bool { return len(invoked()) >= 2 })
+	apitest.WaitFor(t, "the message to be received twice", 30*time.Second, func() bool { return len(invoked()) >= 2 })
 	for i, err := range invoked()[:2] {
 		var fe *runner.FunctionError
 		if !errors.As(err, &fe) || fe.Type != "Sandbox.Timedout" {
 			t.Fatalf("invocation %d: %v, want the function's timeout", i+1, err)
 		}
 	}
-	if n := queueCounts(t, sq, url); n[0]+n[1]+n[2] != 1 {
+	if n := apitest.QueueCounts(t, sq, url); n[0]+n[1]+n[2] != 1 {
 		t.Fatalf("queue (visible, in flight, delayed) %v: the timed-out message was deleted", n)
 	}
 	// Purged, the queue gets one message that succeeds: it is deleted.
@@ -139,10 +140,10 @@ func TestPollerKeepsATimedOutBatch(t *testing.T) {
 	if _, err := sq.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String(`{"mode":"ok"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "an empty queue after a successful batch", 30*time.Second, func() bool {
+	apitest.WaitFor(t, "an empty queue after a successful batch", 30*time.Second, func() bool {
 		for _, err := range invoked()[before:] {
 			if err == nil {
-				return queueCounts(t, sq, url) == [3]int{}
+				return apitest.QueueCounts(t, sq, url) == [3]int{}
 			}
 		}
 		return false

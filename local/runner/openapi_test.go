@@ -12,6 +12,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/testenv"
 )
 
@@ -48,7 +49,7 @@ func TestRoutesAgreeAcrossTemplateOpenAPIAndRunner(t *testing.T) {
 	// Every partner route is secured in the document; the customer's are not.
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			public := customerRoute(path)
+			public := apitest.CustomerRoute(path)
 			open := op.Security != nil && len(*op.Security) == 0
 			if public != open {
 				t.Errorf("%s %s: public=%v but security open=%v", method, path, public, open)
@@ -57,7 +58,7 @@ func TestRoutesAgreeAcrossTemplateOpenAPIAndRunner(t *testing.T) {
 	}
 	// The runner serves the document among its own endpoints, not as an
 	// API route the template lacks.
-	resp, err := http.Get(base + "/_local/openapi.yaml")
+	resp, err := http.Get(apitest.Base + "/_local/openapi.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestRoutesAgreeAcrossTemplateOpenAPIAndRunner(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "openapi:") {
 		t.Fatalf("GET /_local/openapi.yaml: %d %.80s", resp.StatusCode, body)
 	}
-	if r := call(t, nil, "GET", "/openapi.yaml", nil); r.status != 404 || string(r.body) != `{"message":"Not Found"}` {
-		t.Fatalf("GET /openapi.yaml (no such route in the template): %d %s", r.status, r.body)
+	if r := apitest.Call(t, nil, "GET", "/openapi.yaml", nil); r.Status != 404 || string(r.Body) != `{"message":"Not Found"}` {
+		t.Fatalf("GET /openapi.yaml (no such route in the template): %d %s", r.Status, r.Body)
 	}
 }

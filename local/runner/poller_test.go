@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,8 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/runner"
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/awsclient"
@@ -75,38 +74,10 @@ func (p *identityPlatform) count(domain string) int {
 	return p.hits[domain]
 }
 
-// queueCounts is what SQS says is on a queue: visible, in flight, delayed.
-func queueCounts(t *testing.T, c *sqs.Client, url string) [3]int {
-	t.Helper()
-	out, err := c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: []types.QueueAttributeName{
-		types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-		types.QueueAttributeNameApproximateNumberOfMessagesDelayed}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n [3]int
-	for i, a := range []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages,
-		types.QueueAttributeNameApproximateNumberOfMessagesNotVisible, types.QueueAttributeNameApproximateNumberOfMessagesDelayed} {
-		n[i], _ = strconv.Atoi(out.Attributes[string(a)])
-	}
-	return n
-}
-
-func waitFor(t *testing.T, what string, limit time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func actions(t *testing.T, u *user, id string) []string {
+func actions(t *testing.T, u *apitest.User, id string) []string {
 	t.Helper()
 	var out []string
-	for _, e := range expect(t, call(t, u, "GET", "/claims/"+id+"/history", nil), 200).json(t)["items"].([]any) {
+	for _, e := range apitest.Expect(t, apitest.Call(t, u, "GET", "/claims/"+id+"/history", nil), 200).JSON(t)["items"].([]any) {
 		out = append(out, e.(map[string]any)["action"].(string))
 	}
 	return out
@@ -137,7 +108,7 @@ func TestPollerDeletesOnlySucceededJobsAndDeadLettersTheRest(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	r, err := startRunnerWith(ctx, "dlq", runner.Config{
+	r, err := apitest.StartRunnerWith(ctx, "dlq", runner.Config{
 		RetryDelay: time.Second, // the queue's visibility timeout is minutes
 		Params:     map[string]string{"TenantLookupEnabled": "true", "TenantLookupBaseUrl": srv.URL},
 	})
@@ -145,17 +116,17 @@ func TestPollerDeletesOnlySucceededJobsAndDeadLettersTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	defer using(r)()
+	defer apitest.Use(r)()
 	sq := awsclient.SQS(testenv.AWSConfig(t))
 	queueURL, dlqURL, dlqARN := r.Resources().QueueURL, r.Resources().DLQURL, r.Resources().Refs[redrive.dlq+".Arn"]
 
-	u := newUser(t, "dlq", true)
+	u := apitest.NewUser(t, "dlq", true)
 	run := time.Now().UnixNano() % 1e9
 	// draft makes a complete claim with evidence whose customer domain the
 	// identity platform knows (down: answers 503 for it).
 	draft := func(name string, down bool) (id, domain, contact string) {
 		t.Helper()
-		body := draftBody(true)
+		body := apitest.DraftBody(true)
 		cust := body["customer"].(map[string]any)
 		domain = fmt.Sprintf("%s-%d.example", name, run)
 		cust["domain"] = domain
@@ -166,11 +137,11 @@ func TestPollerDeletesOnlySucceededJobsAndDeadLettersTheRest(t *testing.T) {
 			idp.tenants[domain], idp.down[domain] = cust["tenantId"].(string), down
 			idp.tenants["contact-"+domain] = cust["tenantId"].(string)
 		})
-		id = expect(t, call(t, &u, "POST", "/claims", body), 201).json(t)["id"].(string)
-		upload(t, &u, id, pdf)
+		id = apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims", body), 201).JSON(t)["id"].(string)
+		apitest.Upload(t, &u, id, apitest.PDF)
 		return id, domain, contact
 	}
-	submit := func(id string) { expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202) }
+	submit := func(id string) { apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202) }
 	gateID, gateDomain, _ := draft("gate", false)
 	good, goodDomain, _ := draft("good", false)
 	bad, badDomain, badContact := draft("bad", true)
@@ -180,14 +151,14 @@ func TestPollerDeletesOnlySucceededJobsAndDeadLettersTheRest(t *testing.T) {
 	gate := make(chan struct{})
 	idp.set(func() { idp.gates[gateDomain] = gate })
 	submit(gateID)
-	waitFor(t, "the worker to hold the gate job", 30*time.Second, func() bool { return idp.count(gateDomain) == 1 })
+	apitest.WaitFor(t, "the worker to hold the gate job", 30*time.Second, func() bool { return idp.count(gateDomain) == 1 })
 	submit(good)
 	submit(bad)
-	badBefore := expect(t, call(t, &u, "GET", "/claims/"+bad, nil), 200).json(t)
-	waitFor(t, "both jobs on the queue", 3*time.Second, func() bool { return queueCounts(t, sq, queueURL)[0] == 2 })
+	badBefore := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+bad, nil), 200).JSON(t)
+	apitest.WaitFor(t, "both jobs on the queue", 3*time.Second, func() bool { return apitest.QueueCounts(t, sq, queueURL)[0] == 2 })
 	close(gate)
 
-	waitFor(t, "the failing job in the dead-letter queue", 90*time.Second, func() bool { return queueCounts(t, sq, dlqURL)[0] == 1 })
+	apitest.WaitFor(t, "the failing job in the dead-letter queue", 90*time.Second, func() bool { return apitest.QueueCounts(t, sq, dlqURL)[0] == 1 })
 
 	if n := idp.count(badDomain); n != redrive.maxReceive {
 		t.Fatalf("the failing job was tried %d times, want maxReceiveCount %d", n, redrive.maxReceive)
@@ -198,24 +169,24 @@ func TestPollerDeletesOnlySucceededJobsAndDeadLettersTheRest(t *testing.T) {
 	// The good job was deleted at once: nothing is left on the queue, not
 	// even in flight (undeleted, it would stay invisible for the queue's
 	// visibility timeout).
-	if n := queueCounts(t, sq, queueURL); n != [3]int{} {
+	if n := apitest.QueueCounts(t, sq, queueURL); n != [3]int{} {
 		t.Fatalf("validation queue (visible, in flight, delayed) %v, want empty", n)
 	}
-	waitStatus(t, &u, gateID, "PendingCustomer")
-	waitStatus(t, &u, good, "PendingCustomer")
+	apitest.WaitStatus(t, &u, gateID, "PendingCustomer")
+	apitest.WaitStatus(t, &u, good, "PendingCustomer")
 	if got := strings.Join(actions(t, &u, good), ","); got != "created,evidence_added,submitted,customer_notified" {
 		t.Fatalf("good claim's history %s", got)
 	}
 	// The failing claim is untouched and consistent: still Submitted at the
 	// version submit gave it, its history ending with the submit.
-	c := expect(t, call(t, &u, "GET", "/claims/"+bad, nil), 200).json(t)
+	c := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+bad, nil), 200).JSON(t)
 	if c["status"] != "Submitted" || c["version"] != badBefore["version"] || c["updatedAt"] != badBefore["updatedAt"] {
 		t.Fatalf("failing claim changed: %v -> %v", badBefore, c)
 	}
 	if got := strings.Join(actions(t, &u, bad), ","); got != "created,evidence_added,submitted" {
 		t.Fatalf("failing claim's history %s", got)
 	}
-	if mails := emailsTo(t, badContact); len(mails) != 0 {
+	if mails := apitest.EmailsTo(t, badContact); len(mails) != 0 {
 		t.Fatalf("the failing claim's customer was emailed: %v", mails)
 	}
 
@@ -228,16 +199,16 @@ func TestPollerDeletesOnlySucceededJobsAndDeadLettersTheRest(t *testing.T) {
 	} else {
 		t.Logf("re-driven by StartMessageMoveTask %s", aws.ToString(moved.TaskHandle))
 	}
-	waitStatus(t, &u, bad, "PendingCustomer")
+	apitest.WaitStatus(t, &u, bad, "PendingCustomer")
 	if n := idp.count(badDomain); n != redrive.maxReceive+1 {
 		t.Fatalf("lookups of the re-driven claim's domain: %d, want %d", n, redrive.maxReceive+1)
 	}
 	if got := strings.Join(actions(t, &u, bad), ","); got != "created,evidence_added,submitted,customer_notified" {
 		t.Fatalf("re-driven claim's history %s", got)
 	}
-	waitFor(t, "the customer's email", 10*time.Second, func() bool { return len(emailsTo(t, badContact)) == 1 })
-	waitFor(t, "empty queues", 10*time.Second, func() bool {
-		return queueCounts(t, sq, dlqURL) == [3]int{} && queueCounts(t, sq, queueURL) == [3]int{}
+	apitest.WaitFor(t, "the customer's email", 10*time.Second, func() bool { return len(apitest.EmailsTo(t, badContact)) == 1 })
+	apitest.WaitFor(t, "empty queues", 10*time.Second, func() bool {
+		return apitest.QueueCounts(t, sq, dlqURL) == [3]int{} && apitest.QueueCounts(t, sq, queueURL) == [3]int{}
 	})
 }
 

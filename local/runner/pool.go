@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cpor-claims/claims/local/stack"
 	"github.com/google/uuid"
 )
 
@@ -109,16 +110,6 @@ func classify(function string, status int, header http.Header, body []byte) ([]b
 	return nil, newFunctionError(function, "Runtime.InvalidResponse", msg)
 }
 
-// FreePort asks the kernel for a free loopback port.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func (f *Function) init() {
 	if f.freed == nil {
 		f.freed = make(chan struct{}, 1)
@@ -171,11 +162,11 @@ func (f *Function) start(ctx context.Context) (*instance, error) {
 var errExitedAtStart = errors.New("the emulator exited at start")
 
 func (f *Function) spawn() (*instance, error) {
-	emu, err := FreePort()
+	emu, err := stack.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	api, err := FreePort()
+	api, err := stack.FreePort()
 	if err != nil {
 		return nil, err
 	}

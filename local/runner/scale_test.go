@@ -3,12 +3,14 @@ package runner_test
 import (
 	"sync"
 	"testing"
+
+	"github.com/cpor-claims/claims/local/apitest"
 )
 
 // Overlapping requests are served concurrently: the runner starts more
 // instances of a busy function, never more than its bound (3 here).
 func TestOverlappingRequestsScaleOut(t *testing.T) {
-	u := newUser(t, "scale", false)
+	u := apitest.NewUser(t, "scale", false)
 	if n := rt.Instances("HistoryFunction"); n < 1 {
 		t.Fatalf("%d instances before the load", n)
 	}
@@ -19,7 +21,7 @@ func TestOverlappingRequestsScaleOut(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			expect(t, call(t, &u, "GET", "/evidence-template", nil), 200)
+			apitest.Expect(t, apitest.Call(t, &u, "GET", "/evidence-template", nil), 200)
 		}()
 	}
 	close(start)

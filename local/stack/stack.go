@@ -120,7 +120,11 @@ func SAM(root string) (string, error) {
 	return p, nil
 }
 
-func freePort() (int, error) {
+// FreePort asks the kernel for a free loopback port, for a process started
+// here that takes its port as a flag (DynamoDB Local, LocalStack, the
+// runner's Lambda emulators). The port is free when asked, not reserved:
+// a caller that can keep a listener listens on 127.0.0.1:0 instead.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -174,7 +178,7 @@ func (s *Stack) startDynamoDB(o Options) error {
 	if _, err := exec.LookPath("java"); err != nil {
 		return fmt.Errorf("%w: java not found (DynamoDB Local needs Java 17)", ErrNotInstalled)
 	}
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return err
 	}
@@ -194,7 +198,7 @@ func (s *Stack) startLocalStack(o Options) error {
 	if err != nil {
 		return err
 	}
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return err
 	}

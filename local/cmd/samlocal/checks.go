@@ -16,6 +16,13 @@ package main
 // opt-out deadline. Then a bulk import: the template, an import started,
 // its file put, the sample notification processed, the import, its errors
 // and the list read.
+//
+// The samples these steps invoke are theirs to check: events/events_test.go
+// drives the other samples through their handlers in process, only decodes
+// these (but the six both stories start from: create, patch, add evidence,
+// submit, the validation batch and the schedule), and reads this file's step
+// literals ({function: "...", event: "..."}) to fail when a step stops
+// invoking a sample it leaves to samlocal.
 
 import (
 	"bytes"

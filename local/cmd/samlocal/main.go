@@ -139,7 +139,7 @@ func run(mode string, port int) error {
 		return fmt.Errorf("sam build: %v\n%s", err, out)
 	}
 	// The binaries sam local runs are built as those make deploy ships.
-	check := exec.CommandContext(ctx, "go", "run", "./local/cmd/checkbin", "-arch", arch(), buildDir)
+	check := exec.CommandContext(ctx, "go", "run", "./local/samtemplate/checkbin", "-arch", arch(), buildDir)
 	check.Dir = root
 	if out, err := check.CombinedOutput(); err != nil {
 		return fmt.Errorf("checkbin: %v\n%s", err, out)

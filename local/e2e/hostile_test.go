@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"encoding/base64"
@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpor-claims/claims/local/apitest"
 )
 
 // snapshot is what a partner can see of its claims: every claim's version
 // and status and the length of its history, in list order.
-func snapshot(t *testing.T, u *user) string {
+func snapshot(t *testing.T, u *apitest.User) string {
 	t.Helper()
 	var b strings.Builder
 	cursor := ""
@@ -21,11 +23,11 @@ func snapshot(t *testing.T, u *user) string {
 		if cursor != "" {
 			path += "&cursor=" + url.QueryEscape(cursor)
 		}
-		page := expect(t, call(t, u, "GET", path, nil), 200).json(t)
+		page := apitest.Expect(t, apitest.Call(t, u, "GET", path, nil), 200).JSON(t)
 		for _, it := range page["items"].([]any) {
 			c := it.(map[string]any)
 			id := c["id"].(string)
-			n := len(expect(t, call(t, u, "GET", "/claims/"+id+"/history", nil), 200).json(t)["items"].([]any))
+			n := len(apitest.Expect(t, apitest.Call(t, u, "GET", "/claims/"+id+"/history", nil), 200).JSON(t)["items"].([]any))
 			fmt.Fprintf(&b, "%s v%v %v h%d;", id, c["version"], c["status"], n)
 		}
 		next, _ := page["nextCursor"].(string)
@@ -39,23 +41,23 @@ func snapshot(t *testing.T, u *user) string {
 // Hostile requests on the partner routes each get a clear problem+json
 // answer (or the gateway's own) and change nothing the partner can see.
 func TestHostileInputChangesNothing(t *testing.T) {
-	u := newUser(t, "hostile-partner", true)
-	draft := createClaim(t, &u, true)
-	upload(t, &u, draft, pdf)
-	other := newUser(t, "hostile-other", true)
-	createClaim(t, &other, false)
-	createClaim(t, &other, false)
-	otherCursor := expect(t, call(t, &other, "GET", "/claims?limit=1", nil), 200).json(t)["nextCursor"].(string)
+	u := apitest.NewUser(t, "hostile-partner", true)
+	draft := apitest.CreateClaim(t, &u, true)
+	apitest.Upload(t, &u, draft, apitest.PDF)
+	other := apitest.NewUser(t, "hostile-other", true)
+	apitest.CreateClaim(t, &other, false)
+	apitest.CreateClaim(t, &other, false)
+	otherCursor := apitest.Expect(t, apitest.Call(t, &other, "GET", "/claims?limit=1", nil), 200).JSON(t)["nextCursor"].(string)
 	before := snapshot(t, &u)
 
 	deep := strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40)
 	withText := func(field, value string) map[string]any {
-		b := draftBody(true)
+		b := apitest.DraftBody(true)
 		b[field] = value
 		return b
 	}
 	contact := func(name string) map[string]any {
-		b := draftBody(true)
+		b := apitest.DraftBody(true)
 		b["customerContact"] = map[string]any{"name": name, "title": "CIO", "email": "ana@contoso.example"}
 		return b
 	}
@@ -94,29 +96,29 @@ func TestHostileInputChangesNothing(t *testing.T) {
 		{"a respond comment over its bound", "POST", "/claims/" + draft + "/respond", map[string]any{"comment": strings.Repeat("x", 5000)}, 422, "invalid_input"},
 	}
 	for _, c := range cases {
-		r := call(t, &u, c.method, c.path, c.body)
-		if r.status != c.status {
-			t.Errorf("%s: %d, want %d: %.200s", c.name, r.status, c.status, r.body)
+		r := apitest.Call(t, &u, c.method, c.path, c.body)
+		if r.Status != c.status {
+			t.Errorf("%s: %d, want %d: %.200s", c.name, r.Status, c.status, r.Body)
 			continue
 		}
-		if got := r.code(t); got != c.code {
+		if got := r.Code(t); got != c.code {
 			t.Errorf("%s: code %q, want %q", c.name, got, c.code)
 		}
-		if strings.Contains(string(r.body), "evil@attacker") || strings.Contains(string(r.body), "/etc/passwd") || strings.Contains(string(r.body), "<script") {
+		if strings.Contains(string(r.Body), "evil@attacker") || strings.Contains(string(r.Body), "/etc/passwd") || strings.Contains(string(r.Body), "<script") {
 			// The problem names fields, never echoes the hostile value.
-			t.Errorf("%s: the answer echoes the input: %s", c.name, r.body)
+			t.Errorf("%s: the answer echoes the input: %s", c.name, r.Body)
 		}
 	}
 	// Over API Gateway's own 10 MiB limit: the gateway answers, no function runs.
-	if r := call(t, &u, "POST", "/claims", strings.Repeat("x", 10<<20+1)); r.status != 413 {
-		t.Errorf("over the gateway's limit: %d", r.status)
+	if r := apitest.Call(t, &u, "POST", "/claims", strings.Repeat("x", 10<<20+1)); r.Status != 413 {
+		t.Errorf("over the gateway's limit: %d", r.Status)
 	}
 	// Opt-out tokens of the wrong length or alphabet: the 404 page.
 	for _, tok := range []string{"abc", strings.Repeat("A", 43) + "!", strings.Repeat("a", 500), "%2E%2E", "..%5C..%5Cetc", "%00", strings.Repeat("Z", 43)} {
 		for _, m := range []string{"GET", "POST"} {
-			r := call(t, nil, m, "/opt-out/"+tok, nil)
-			if r.status != 404 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
-				t.Errorf("%s token %.20q: %d %s", m, tok, r.status, r.header.Get("Content-Type"))
+			r := apitest.Call(t, nil, m, "/opt-out/"+tok, nil)
+			if r.Status != 404 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+				t.Errorf("%s token %.20q: %d %s", m, tok, r.Status, r.Header.Get("Content-Type"))
 			}
 		}
 	}
@@ -129,26 +131,26 @@ func TestHostileInputChangesNothing(t *testing.T) {
 // where it is shown: the customer's email (read back from SES) and the
 // opt-out page.
 func TestMarkupIsTextEverywhere(t *testing.T) {
-	u := newUser(t, "markup-partner", true)
+	u := apitest.NewUser(t, "markup-partner", true)
 	script := `<script>alert(1)</script><img src=x onerror=alert(2)>`
-	body := draftBody(true)
+	body := apitest.DraftBody(true)
 	body["name"] = "Rollout " + script
 	body["comments"] = "Note " + script
 	body["customer"].(map[string]any)["name"] = "Contoso " + script
 	contact := body["customerContact"].(map[string]any)
 	contact["name"], contact["title"] = "Ana "+script, "CIO "+script
 	body["partnerContact"] = map[string]any{"name": "Pat " + script, "email": "pat@fabrikam.example"}
-	created := expect(t, call(t, &u, "POST", "/claims", body), 201).json(t)
+	created := apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims", body), 201).JSON(t)
 	id := created["id"].(string)
 	if created["name"] != "Rollout "+script || created["customer"].(map[string]any)["name"] != "Contoso "+script {
 		t.Fatalf("markup not kept as text: %v", created)
 	}
-	upload(t, &u, id, pdf)
-	expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
-	waitStatus(t, &u, id, "PendingCustomer")
+	apitest.Upload(t, &u, id, apitest.PDF)
+	apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
+	apitest.WaitStatus(t, &u, id, "PendingCustomer")
 	var mail map[string]any
 	for deadline := time.Now().Add(30 * time.Second); mail == nil; {
-		if ms := emailsTo(t, contact["email"].(string)); len(ms) > 0 {
+		if ms := apitest.EmailsTo(t, contact["email"].(string)); len(ms) > 0 {
 			mail = ms[len(ms)-1]
 		} else if time.Now().After(deadline) {
 			t.Fatal("no email to the customer")
@@ -164,8 +166,8 @@ func TestMarkupIsTextEverywhere(t *testing.T) {
 	if link == nil {
 		t.Fatal("no link in the email")
 	}
-	page := expect(t, call(t, nil, "GET", "/opt-out/"+link[1], nil), 200)
-	if p := string(page.body); strings.Contains(p, "<script") || strings.Contains(p, "<img") || !strings.Contains(p, "&lt;script&gt;") {
+	page := apitest.Expect(t, apitest.Call(t, nil, "GET", "/opt-out/"+link[1], nil), 200)
+	if p := string(page.Body); strings.Contains(p, "<script") || strings.Contains(p, "<img") || !strings.Contains(p, "&lt;script&gt;") {
 		t.Fatalf("the opt-out page does not escape the partner's text:\n%s", p)
 	}
 }

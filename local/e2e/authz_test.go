@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/runner"
 )
 
@@ -23,7 +24,7 @@ func bodyFor(route string) any {
 	case strings.HasSuffix(route, "/disassociate"):
 		return map[string]any{"reason": "the engagement ended"}
 	case route == "POST /claims":
-		return draftBody(false)
+		return apitest.DraftBody(false)
 	case route == "POST /imports":
 		return map[string]any{"fileName": "claims.csv", "size": 10}
 	case strings.HasPrefix(route, "PATCH"):
@@ -34,29 +35,29 @@ func bodyFor(route string) any {
 	return nil
 }
 
-func signed(t *testing.T, claims map[string]any, secret string) user {
+func signed(t *testing.T, claims map[string]any, secret string) apitest.User {
 	t.Helper()
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString([]byte(secret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return user{token: tok}
+	return apitest.User{Token: tok}
 }
 
 // TestAuthorizationMatrix covers every API route of the template (a new
 // route is covered without editing this test) for each kind of caller.
 func TestAuthorizationMatrix(t *testing.T) {
-	owner := newUser(t, "matrix-owner", true)
-	reader := newUser(t, "matrix-owner", false)
-	stranger := newUser(t, "matrix-stranger", true)
-	foreignMPN := newUser(t, "matrix-owner", true, "7777777")
+	owner := apitest.NewUser(t, "matrix-owner", true)
+	reader := apitest.NewUser(t, "matrix-owner", false)
+	stranger := apitest.NewUser(t, "matrix-stranger", true)
+	foreignMPN := apitest.NewUser(t, "matrix-owner", true, "7777777")
 	expired := runner.SampleClaims(time.Now().Add(-24 * time.Hour))
 	expiredUser := signed(t, expired, runner.DefaultJWTSecret)
 	badSig := signed(t, runner.SampleClaims(time.Now()), "not-the-secret")
 	noExp := runner.SampleClaims(time.Now())
 	delete(noExp, "exp")
 	noExpUser := signed(t, noExp, runner.DefaultJWTSecret)
-	noneAlg := user{token: "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + strings.Split(badSig.token, ".")[1] + "."}
+	noneAlg := apitest.User{Token: "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + strings.Split(badSig.Token, ".")[1] + "."}
 
 	routes := rt.Routes()
 	if len(routes) < 15 {
@@ -64,14 +65,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	for _, route := range routes {
 		method, path, _ := strings.Cut(route, " ")
-		if customerRoute(path) {
+		if apitest.CustomerRoute(path) {
 			continue // the customer's routes: no authorizer (TestOptOutNeedsNoToken, TestDeclineInChromium)
 		}
 		// Webhooks are the IncentivesAdmin's, reads included (API.md).
 		write := method != "GET" || strings.HasPrefix(path, "/webhooks")
 		t.Run(route, func(t *testing.T) {
 			// A fresh claim per route, so destructive routes do not interfere.
-			id := createClaim(t, &owner, false)
+			id := apitest.CreateClaim(t, &owner, false)
 			p := pathWithID(t, &owner, path, id)
 			if strings.HasPrefix(path, "/webhooks/") {
 				p = routePath(t, &owner, path, id)
@@ -82,27 +83,27 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			for _, bad := range []struct {
 				name string
-				u    *user
-			}{{"no token", nil}, {"expired", &expiredUser}, {"wrong signature", &badSig}, {"no exp", &noExpUser}, {"alg none", &noneAlg}, {"garbage", &user{token: "x.y.z"}}} {
-				r := call(t, bad.u, method, p, bodyFor(route))
-				if r.status != 401 || string(r.body) != `{"message":"Unauthorized"}` {
-					t.Errorf("%s: %d %s", bad.name, r.status, r.body)
+				u    *apitest.User
+			}{{"no token", nil}, {"expired", &expiredUser}, {"wrong signature", &badSig}, {"no exp", &noExpUser}, {"alg none", &noneAlg}, {"garbage", &apitest.User{Token: "x.y.z"}}} {
+				r := apitest.Call(t, bad.u, method, p, bodyFor(route))
+				if r.Status != 401 || string(r.Body) != `{"message":"Unauthorized"}` {
+					t.Errorf("%s: %d %s", bad.name, r.Status, r.Body)
 				}
 			}
 			// Another partner: its claims do not exist for them.
 			if strings.Contains(path, "{id}") {
-				r := call(t, &stranger, method, p, bodyFor(route))
-				if r.status != 404 || r.code(t) != "not_found" {
-					t.Errorf("other partner: %d %s", r.status, r.body)
+				r := apitest.Call(t, &stranger, method, p, bodyFor(route))
+				if r.Status != 404 || r.Code(t) != "not_found" {
+					t.Errorf("other partner: %d %s", r.Status, r.Body)
 				}
 			}
 			// A reader of the partner: reads yes, writes 403.
-			r := call(t, &reader, method, p, bodyFor(route))
-			if write && (r.status != 403 || r.code(t) != "forbidden") {
-				t.Errorf("reader on a write: %d %s", r.status, r.body)
+			r := apitest.Call(t, &reader, method, p, bodyFor(route))
+			if write && (r.Status != 403 || r.Code(t) != "forbidden") {
+				t.Errorf("reader on a write: %d %s", r.Status, r.Body)
 			}
-			if !write && r.status != 200 {
-				t.Errorf("reader on a read: %d %s", r.status, r.body)
+			if !write && r.Status != 200 {
+				t.Errorf("reader on a read: %d %s", r.Status, r.Body)
 			}
 			// An admin of the partner whose mpn_ids do not name the claim's
 			// mpnId: 403 on every write of the claim, before its body is
@@ -111,23 +112,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 			// partner's, not an MPN ID's: any of its admins manages it.)
 			if write && strings.Contains(path, "{id}") && !strings.HasPrefix(path, "/webhooks/") {
 				for _, body := range []any{bodyFor(route), "{not json"} {
-					r := call(t, &foreignMPN, method, p, body)
-					if r.status != 403 || r.code(t) != "forbidden" || !strings.Contains(string(r.body), "MPN") {
-						t.Errorf("foreign MPN on a write (body %v): %d %s", body, r.status, r.body)
+					r := apitest.Call(t, &foreignMPN, method, p, body)
+					if r.Status != 403 || r.Code(t) != "forbidden" || !strings.Contains(string(r.Body), "MPN") {
+						t.Errorf("foreign MPN on a write (body %v): %d %s", body, r.Status, r.Body)
 					}
 				}
-				if c := expect(t, call(t, &owner, "GET", "/claims/"+id, nil), 200).json(t); c["version"].(float64) != 1 {
+				if c := apitest.Expect(t, apitest.Call(t, &owner, "GET", "/claims/"+id, nil), 200).JSON(t); c["version"].(float64) != 1 {
 					t.Errorf("a caller without the claim's MPN ID changed it: %v", c)
 				}
 			}
 			if !write {
-				if r := call(t, &foreignMPN, method, p, nil); r.status != 200 {
-					t.Errorf("foreign MPN on a read: %d %s", r.status, r.body)
+				if r := apitest.Call(t, &foreignMPN, method, p, nil); r.Status != 200 {
+					t.Errorf("foreign MPN on a read: %d %s", r.Status, r.Body)
 				}
 			}
 			// The admin: the route answers as its contract says (a Draft
 			// cannot be responded to, withdrawn or disputed).
-			r = call(t, &owner, method, p, bodyFor(route))
+			r = apitest.Call(t, &owner, method, p, bodyFor(route))
 			want := map[string]int{
 				"POST /claims": 201, "PATCH /claims/{id}": 200, "DELETE /claims/{id}": 204, "POST /claims/{id}/evidence": 201,
 				"POST /claims/{id}/submit": 422, "POST /claims/{id}/respond": 409, "POST /claims/{id}/withdraw": 409,
@@ -137,14 +138,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if want == 0 {
 				want = 200
 			}
-			if r.status != want {
-				t.Errorf("admin: %d, want %d: %s", r.status, want, r.body)
+			if r.Status != want {
+				t.Errorf("admin: %d, want %d: %s", r.Status, want, r.Body)
 			}
 		})
 	}
 	// An MPN ID the caller may not claim for.
-	if r := call(t, &foreignMPN, "POST", "/claims", draftBody(false)); r.status != 422 || r.fields(t)[0] != "mpnId" {
-		t.Fatalf("foreign MPN: %d %s", r.status, r.body)
+	if r := apitest.Call(t, &foreignMPN, "POST", "/claims", apitest.DraftBody(false)); r.Status != 422 || r.Fields(t)[0] != "mpnId" {
+		t.Fatalf("foreign MPN: %d %s", r.Status, r.Body)
 	}
 	// mpn_ids and roles arrive in any of their forms.
 	for _, form := range []any{[]any{"1234567"}, "1234567 7654321", `["7654321","1234567"]`} {
@@ -152,38 +153,38 @@ func TestAuthorizationMatrix(t *testing.T) {
 		c["mpn_ids"] = form
 		c["roles"] = "Reader IncentivesAdmin"
 		u := signed(t, c, runner.DefaultJWTSecret)
-		if r := call(t, &u, "POST", "/claims", draftBody(false)); r.status != 201 {
-			t.Errorf("mpn_ids as %v: %d %s", form, r.status, r.body)
+		if r := apitest.Call(t, &u, "POST", "/claims", apitest.DraftBody(false)); r.Status != 201 {
+			t.Errorf("mpn_ids as %v: %d %s", form, r.Status, r.Body)
 		}
 	}
 }
 
 func TestPartnersSeeOnlyTheirOwnClaims(t *testing.T) {
-	a := newUser(t, "iso-a", true)
-	b := newUser(t, "iso-b", true)
-	ida := createClaim(t, &a, false)
-	createClaim(t, &b, false)
-	for _, u := range []user{a, b} {
-		page := expect(t, call(t, &u, "GET", "/claims?limit=100", nil), 200).json(t)
+	a := apitest.NewUser(t, "iso-a", true)
+	b := apitest.NewUser(t, "iso-b", true)
+	ida := apitest.CreateClaim(t, &a, false)
+	apitest.CreateClaim(t, &b, false)
+	for _, u := range []apitest.User{a, b} {
+		page := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims?limit=100", nil), 200).JSON(t)
 		for _, c := range page["items"].([]any) {
-			if c.(map[string]any)["partnerId"] != u.partner {
-				t.Fatalf("%s listed another partner's claim", u.partner)
+			if c.(map[string]any)["partnerId"] != u.Partner {
+				t.Fatalf("%s listed another partner's claim", u.Partner)
 			}
 		}
 	}
-	if r := call(t, &b, "GET", "/claims/"+ida+"/history", nil); r.status != 404 {
-		t.Fatalf("history of another partner's claim: %d", r.status)
+	if r := apitest.Call(t, &b, "GET", "/claims/"+ida+"/history", nil); r.Status != 404 {
+		t.Fatalf("history of another partner's claim: %d", r.Status)
 	}
-	if c := expect(t, call(t, &a, "GET", "/claims/"+ida, nil), 200).json(t); c["version"].(float64) != 1 {
+	if c := apitest.Expect(t, apitest.Call(t, &a, "GET", "/claims/"+ida, nil), 200).JSON(t); c["version"].(float64) != 1 {
 		t.Fatalf("another partner changed the claim: %v", c)
 	}
 }
 
 func TestOptOutNeedsNoToken(t *testing.T) {
 	for _, m := range []string{"GET", "POST"} {
-		r := call(t, nil, m, "/opt-out/"+strings.Repeat("A", 43), nil)
-		if r.status != 404 || !strings.Contains(r.header.Get("Content-Type"), "text/html") {
-			t.Fatalf("%s unknown token: %d %s", m, r.status, r.body)
+		r := apitest.Call(t, nil, m, "/opt-out/"+strings.Repeat("A", 43), nil)
+		if r.Status != 404 || !strings.Contains(r.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("%s unknown token: %d %s", m, r.Status, r.Body)
 		}
 	}
 }

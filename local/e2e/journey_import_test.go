@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/imports"
@@ -25,51 +26,37 @@ import (
 
 // pathWithID fills a route's {id}: an import's for the import routes, the
 // claim's otherwise.
-func pathWithID(t *testing.T, u *user, path, claimID string) string {
+func pathWithID(t *testing.T, u *apitest.User, path, claimID string) string {
 	t.Helper()
 	id := claimID
 	if strings.HasPrefix(path, "/imports/{id}") {
-		id = expect(t, call(t, u, "POST", "/imports", map[string]any{"fileName": "claims.csv", "size": 10}), 201).
-			json(t)["import"].(map[string]any)["id"].(string)
+		id = apitest.Expect(t, apitest.Call(t, u, "POST", "/imports", map[string]any{"fileName": "claims.csv", "size": 10}), 201).
+			JSON(t)["import"].(map[string]any)["id"].(string)
 	}
 	return strings.ReplaceAll(path, "{id}", id)
 }
 
 // uploadImport starts an import and uploads content through its presigned
 // POST, as a browser would; processing then starts by itself.
-func uploadImport(t *testing.T, u *user, content []byte) string {
+func uploadImport(t *testing.T, u *apitest.User, content []byte) string {
 	t.Helper()
-	r := expect(t, call(t, u, "POST", "/imports", map[string]any{"fileName": "claims.csv", "size": len(content)}), 201)
-	out := r.json(t)
+	r := apitest.Expect(t, apitest.Call(t, u, "POST", "/imports", map[string]any{"fileName": "claims.csv", "size": len(content)}), 201)
+	out := r.JSON(t)
 	im := out["import"].(map[string]any)
 	if im["status"] != "AwaitingUpload" {
 		t.Fatalf("new import %v", im)
 	}
-	up := out["upload"].(map[string]any)
-	var body bytes.Buffer
-	w := newMultipart(&body)
-	for k, v := range up["fields"].(map[string]any) {
-		_ = w.WriteField(k, v.(string))
-	}
-	fw, _ := w.CreateFormFile("file", "claims.csv")
-	_, _ = fw.Write(content)
-	_ = w.Close()
-	resp, err := http.Post(up["url"].(string), w.FormDataContentType(), &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		t.Fatalf("upload refused: %d", resp.StatusCode)
+	if status := apitest.PostUpload(t, out["upload"].(map[string]any), "claims.csv", content); status >= 300 {
+		t.Fatalf("upload refused: %d", status)
 	}
 	return im["id"].(string)
 }
 
-func waitImport(t *testing.T, u *user, id string, statuses ...string) map[string]any {
+func waitImport(t *testing.T, u *apitest.User, id string, statuses ...string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		im := expect(t, call(t, u, "GET", "/imports/"+id, nil), 200).json(t)
+		im := apitest.Expect(t, apitest.Call(t, u, "GET", "/imports/"+id, nil), 200).JSON(t)
 		if slices.Contains(statuses, im["status"].(string)) {
 			return im
 		}
@@ -108,11 +95,6 @@ func validRow(tenant, name string) map[string]string {
 	}
 }
 
-func newTenant() string {
-	tenantN++
-	return fmt.Sprintf("%08d-0000-4000-8000-%012d", tenantN, time.Now().UnixNano()%1e12)
-}
-
 // A file mixing valid rows, rows with several broken values, a duplicate
 // row, markup and formulas: processing starts by itself on upload; each
 // valid row is a Draft with its import and row in the history; each
@@ -120,19 +102,19 @@ func newTenant() string {
 // delivered again, even after a crash that lost the progress, creates
 // nothing twice.
 func TestImportJourney(t *testing.T) {
-	u := newUser(t, fmt.Sprintf("import-%d", time.Now().UnixNano()), true)
-	stranger := newUser(t, "import-stranger", true)
+	u := apitest.NewUser(t, fmt.Sprintf("import-%d", time.Now().UnixNano()), true)
+	stranger := apitest.NewUser(t, "import-stranger", true)
 
-	tpl := expect(t, call(t, &u, "GET", "/imports/template.csv", nil), 200)
-	if ct := tpl.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+	tpl := apitest.Expect(t, apitest.Call(t, &u, "GET", "/imports/template.csv", nil), 200)
+	if ct := tpl.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 		t.Fatalf("template content type %q", ct)
 	}
-	recs, err := csv.NewReader(bytes.NewReader(tpl.body)).ReadAll()
+	recs, err := csv.NewReader(bytes.NewReader(tpl.Body)).ReadAll()
 	if err != nil || len(recs) != 2 || !slices.Equal(recs[0], imports.Columns()) {
-		t.Fatalf("template: %v %q", err, tpl.body)
+		t.Fatalf("template: %v %q", err, tpl.Body)
 	}
 
-	t1, t2 := newTenant(), newTenant()
+	t1, t2 := apitest.NewTenant(), apitest.NewTenant()
 	markup := `<b>Contoso</b> & "Partners" <script>alert(1)</script>`
 	first := validRow(t1, markup)
 	first["comments"] = "line one\nline two"
@@ -142,7 +124,7 @@ func TestImportJourney(t *testing.T) {
 		"solutionArea": "Microsoft365", "activity": "RevenueAssociation", "customerContact.email": "nope",
 	}
 	formulas := map[string]string{
-		"mpnId": "=1+1", "customer.tenantId": "+" + newTenant(), "customer.domain": "@evil",
+		"mpnId": "=1+1", "customer.tenantId": "+" + apitest.NewTenant(), "customer.domain": "@evil",
 		"solutionArea": "Microsoft365", "activity": "Usage", "products": "-teams:a:b",
 	}
 	file := importFile(
@@ -160,13 +142,13 @@ func TestImportJourney(t *testing.T) {
 	}
 
 	// The errors: one line per broken value, rows as a spreadsheet counts them.
-	er := expect(t, call(t, &u, "GET", "/imports/"+id+"/errors", nil), 200)
-	if ct := er.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+	er := apitest.Expect(t, apitest.Call(t, &u, "GET", "/imports/"+id+"/errors", nil), 200)
+	if ct := er.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 		t.Fatalf("errors content type %q", ct)
 	}
-	lines, err := csv.NewReader(bytes.NewReader(er.body)).ReadAll()
+	lines, err := csv.NewReader(bytes.NewReader(er.Body)).ReadAll()
 	if err != nil || len(lines) < 2 || !slices.Equal(lines[0], []string{"row", "field", "code", "message"}) {
-		t.Fatalf("errors CSV: %v %q", err, er.body)
+		t.Fatalf("errors CSV: %v %q", err, er.Body)
 	}
 	byRow := map[string][]string{}
 	for _, l := range lines[1:] {
@@ -196,7 +178,7 @@ func TestImportJourney(t *testing.T) {
 
 	// The Drafts: text kept as given, the import in their history.
 	claims := func(tenant string) []any {
-		return expect(t, call(t, &u, "GET", "/claims?limit=100&tenantId="+tenant, nil), 200).json(t)["items"].([]any)
+		return apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims?limit=100&tenantId="+tenant, nil), 200).JSON(t)["items"].([]any)
 	}
 	c1, c2 := claims(t1), claims(t2)
 	if len(c1) != 1 || len(c2) != 1 {
@@ -209,11 +191,11 @@ func TestImportJourney(t *testing.T) {
 	if n := c2[0].(map[string]any)["name"]; n != formula["name"] {
 		t.Fatalf("formula name stored as %q", n)
 	}
-	hist := expect(t, call(t, &u, "GET", "/claims/"+d["id"].(string)+"/history", nil), 200).json(t)["items"].([]any)
+	hist := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+d["id"].(string)+"/history", nil), 200).JSON(t)["items"].([]any)
 	if len(hist) != 1 || !jsonEqual(hist[0].(map[string]any)["detail"], map[string]any{"importId": id, "row": "2"}) {
 		t.Fatalf("history %v", hist)
 	}
-	all := len(expect(t, call(t, &u, "GET", "/claims?limit=100", nil), 200).json(t)["items"].([]any))
+	all := len(apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims?limit=100", nil), 200).JSON(t)["items"].([]any))
 
 	// The same notification again, delivered to the function: nothing moves.
 	res := rt.Resources()
@@ -253,25 +235,25 @@ func TestImportJourney(t *testing.T) {
 			t.Fatalf("after the redelivery: %v, before %v", again, im)
 		}
 	}
-	if n := len(expect(t, call(t, &u, "GET", "/claims?limit=100", nil), 200).json(t)["items"].([]any)); n != all || len(claims(t1)) != 1 || len(claims(t2)) != 1 {
+	if n := len(apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims?limit=100", nil), 200).JSON(t)["items"].([]any)); n != all || len(claims(t1)) != 1 || len(claims(t2)) != 1 {
 		t.Fatalf("after the redelivery: %d claims, before %d", n, all)
 	}
-	er2 := expect(t, call(t, &u, "GET", "/imports/"+id+"/errors", nil), 200)
-	if !bytes.Equal(er2.body, er.body) {
-		t.Fatalf("errors changed:\n%s\nbefore\n%s", er2.body, er.body)
+	er2 := apitest.Expect(t, apitest.Call(t, &u, "GET", "/imports/"+id+"/errors", nil), 200)
+	if !bytes.Equal(er2.Body, er.Body) {
+		t.Fatalf("errors changed:\n%s\nbefore\n%s", er2.Body, er.Body)
 	}
 
 	// The partner's list shows it; another partner sees nothing of it.
-	list := expect(t, call(t, &u, "GET", "/imports?limit=10", nil), 200).json(t)["items"].([]any)
+	list := apitest.Expect(t, apitest.Call(t, &u, "GET", "/imports?limit=10", nil), 200).JSON(t)["items"].([]any)
 	if len(list) == 0 || list[0].(map[string]any)["id"] != id {
 		t.Fatalf("imports %v", list)
 	}
 	for _, p := range []string{"/imports/" + id, "/imports/" + id + "/errors"} {
-		if r := call(t, &stranger, "GET", p, nil); r.status != 404 || r.code(t) != "not_found" {
-			t.Fatalf("%s for another partner: %d %s", p, r.status, r.body)
+		if r := apitest.Call(t, &stranger, "GET", p, nil); r.Status != 404 || r.Code(t) != "not_found" {
+			t.Fatalf("%s for another partner: %d %s", p, r.Status, r.Body)
 		}
 	}
-	for _, l := range expect(t, call(t, &stranger, "GET", "/imports?limit=100", nil), 200).json(t)["items"].([]any) {
+	for _, l := range apitest.Expect(t, apitest.Call(t, &stranger, "GET", "/imports?limit=100", nil), 200).JSON(t)["items"].([]any) {
 		if l.(map[string]any)["id"] == id {
 			t.Fatal("another partner lists the import")
 		}
@@ -281,7 +263,7 @@ func TestImportJourney(t *testing.T) {
 func invokeImport(t *testing.T, body string) {
 	t.Helper()
 	ev, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"messageId": "redelivered-1", "body": body, "eventSource": "aws:sqs"}}})
-	resp, err := http.Post(base+"/2015-03-31/functions/ImportFunction/invocations", "application/json", bytes.NewReader(ev))
+	resp, err := http.Post(apitest.Base+"/2015-03-31/functions/ImportFunction/invocations", "application/json", bytes.NewReader(ev))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,26 +287,26 @@ func jsonEqual(a, b any) bool {
 func TestImportRefusedFiles(t *testing.T) {
 	many := make([]map[string]string, 1001)
 	for i := range many {
-		many[i] = validRow(newTenant(), fmt.Sprintf("row %d", i))
+		many[i] = validRow(apitest.NewTenant(), fmt.Sprintf("row %d", i))
 	}
 	cases := []struct {
 		name    string
 		file    []byte
 		failure string
 	}{
-		{"another header", bytes.Replace(importFile(validRow(newTenant(), "x")), []byte("mpnId"), []byte("mpn"), 1), "header is not the template's"},
-		{"not UTF-8", importFile(validRow(newTenant(), "ok"), validRow(newTenant(), "Soci\xe9t\xe9 G\xe9n\xe9rale")), "not UTF-8"},
+		{"another header", bytes.Replace(importFile(validRow(apitest.NewTenant(), "x")), []byte("mpnId"), []byte("mpn"), 1), "header is not the template's"},
+		{"not UTF-8", importFile(validRow(apitest.NewTenant(), "ok"), validRow(apitest.NewTenant(), "Soci\xe9t\xe9 G\xe9n\xe9rale")), "not UTF-8"},
 		{"1,001 rows", importFile(many...), "more than 1000 rows"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			u := newUser(t, fmt.Sprintf("import-refused-%d", time.Now().UnixNano()), true)
+			u := apitest.NewUser(t, fmt.Sprintf("import-refused-%d", time.Now().UnixNano()), true)
 			id := uploadImport(t, &u, c.file)
 			im := waitImport(t, &u, id, "Completed", "Failed")
 			if im["status"] != "Failed" || !strings.Contains(fmt.Sprint(im["failure"]), c.failure) || im["succeeded"].(float64) != 0 {
 				t.Fatalf("import %v, want Failed with %q", im, c.failure)
 			}
-			if n := len(expect(t, call(t, &u, "GET", "/claims?limit=100", nil), 200).json(t)["items"].([]any)); n != 0 {
+			if n := len(apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims?limit=100", nil), 200).JSON(t)["items"].([]any)); n != 0 {
 				t.Fatalf("a refused file created %d claims", n)
 			}
 		})

@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 // Contract rules of API.md that cut across routes, over HTTP through the
 // real binaries: who may claim for which MPN ID, the order in which a
@@ -21,6 +21,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/runner"
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/awsclient"
@@ -30,7 +31,7 @@ import (
 )
 
 // tokenWith signs the sample admin's claims of partner, changed by edit.
-func tokenWith(t *testing.T, partner string, edit func(map[string]any)) user {
+func tokenWith(t *testing.T, partner string, edit func(map[string]any)) apitest.User {
 	t.Helper()
 	c := runner.SampleClaims(time.Now())
 	c["partner_id"], c["sub"] = partner, "user@"+partner+".example"
@@ -39,13 +40,7 @@ func tokenWith(t *testing.T, partner string, edit func(map[string]any)) user {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return user{partner: partner, token: tok}
-}
-
-// customerRoute tells the customer's routes (opt-out and decline links):
-// no authorizer, HTML answers.
-func customerRoute(path string) bool {
-	return strings.HasPrefix(path, "/opt-out/") || strings.HasPrefix(path, "/decline/")
+	return apitest.User{Partner: partner, Token: tok}
 }
 
 // apiRoutes are the template's partner routes (the customer's routes have
@@ -54,7 +49,7 @@ func apiRoutes(t *testing.T) []string {
 	t.Helper()
 	var out []string
 	for _, r := range rt.Routes() {
-		if _, path, _ := strings.Cut(r, " "); !customerRoute(path) {
+		if _, path, _ := strings.Cut(r, " "); !apitest.CustomerRoute(path) {
 			out = append(out, r)
 		}
 	}
@@ -64,9 +59,9 @@ func apiRoutes(t *testing.T) []string {
 	return out
 }
 
-func claimsFor(t *testing.T, u *user, tenantID string) int {
+func claimsFor(t *testing.T, u *apitest.User, tenantID string) int {
 	t.Helper()
-	return len(expect(t, call(t, u, "GET", "/claims?limit=100&tenantId="+tenantID, nil), 200).json(t)["items"].([]any))
+	return len(apitest.Expect(t, apitest.Call(t, u, "GET", "/claims?limit=100&tenantId="+tenantID, nil), 200).JSON(t)["items"].([]any))
 }
 
 func tenantOf(body map[string]any) string {
@@ -77,8 +72,8 @@ func tenantOf(body map[string]any) string {
 // 422 invalid_input on mpnId, and nothing is written.
 func TestCallerWithoutMPNIDsClaimsForNone(t *testing.T) {
 	partner := fmt.Sprintf("no-mpn-%d", time.Now().UnixNano())
-	owner := newUser(t, partner, true)
-	draft := createClaim(t, &owner, false)
+	owner := apitest.NewUser(t, partner, true)
+	draft := apitest.CreateClaim(t, &owner, false)
 	for name, edit := range map[string]func(map[string]any){
 		"no mpn_ids claim":   func(c map[string]any) { delete(c, "mpn_ids") },
 		"empty list":         func(c map[string]any) { c["mpn_ids"] = []any{} },
@@ -88,24 +83,24 @@ func TestCallerWithoutMPNIDsClaimsForNone(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			u := tokenWith(t, partner, edit)
-			body := draftBody(false)
-			r := call(t, &u, "POST", "/claims", body)
-			if r.status != 422 || r.code(t) != "invalid_input" || !slices.Equal(r.fields(t), []string{"mpnId"}) {
-				t.Fatalf("create: %d %s", r.status, r.body)
+			body := apitest.DraftBody(false)
+			r := apitest.Call(t, &u, "POST", "/claims", body)
+			if r.Status != 422 || r.Code(t) != "invalid_input" || !slices.Equal(r.Fields(t), []string{"mpnId"}) {
+				t.Fatalf("create: %d %s", r.Status, r.Body)
 			}
 			if n := claimsFor(t, &owner, tenantOf(body)); n != 0 {
 				t.Fatalf("%d claims created", n)
 			}
 			// Editing a Draft needs its MPN ID among the editor's: 403.
-			r = call(t, &u, "PATCH", "/claims/"+draft, map[string]any{"name": "renamed"})
-			if r.status != 403 || r.code(t) != "forbidden" {
-				t.Fatalf("patch: %d %s", r.status, r.body)
+			r = apitest.Call(t, &u, "PATCH", "/claims/"+draft, map[string]any{"name": "renamed"})
+			if r.Status != 403 || r.Code(t) != "forbidden" {
+				t.Fatalf("patch: %d %s", r.Status, r.Body)
 			}
 			// Reads still work: the token is a valid user of the partner.
-			expect(t, call(t, &u, "GET", "/claims/"+draft, nil), 200)
+			apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+draft, nil), 200)
 		})
 	}
-	if c := expect(t, call(t, &owner, "GET", "/claims/"+draft, nil), 200).json(t); c["version"].(float64) != 1 {
+	if c := apitest.Expect(t, apitest.Call(t, &owner, "GET", "/claims/"+draft, nil), 200).JSON(t); c["version"].(float64) != 1 {
 		t.Fatalf("the draft changed: %v", c)
 	}
 }
@@ -115,11 +110,11 @@ func TestCallerWithoutMPNIDsClaimsForNone(t *testing.T) {
 // won, and 409 idempotency_conflict otherwise. Nothing else (no 500, no
 // concurrent_update) is an answer.
 func TestRacingIdempotencyKeyWithDifferentBodies(t *testing.T) {
-	u := newUser(t, fmt.Sprintf("idem-race-%d", time.Now().UnixNano()), true)
+	u := apitest.NewUser(t, fmt.Sprintf("idem-race-%d", time.Now().UnixNano()), true)
 	const rounds, racers = 5, 8
 	for round := range rounds {
 		key := fmt.Sprintf("race-%d-%d", round, time.Now().UnixNano())
-		bodies := []map[string]any{draftBody(false), draftBody(false)}
+		bodies := []map[string]any{apitest.DraftBody(false), apitest.DraftBody(false)}
 		type answer struct {
 			body   int
 			status int
@@ -135,13 +130,13 @@ func TestRacingIdempotencyKeyWithDifferentBodies(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				r := call(t, &u, "POST", "/claims", bodies[i%2], "Idempotency-Key", key)
-				a := answer{body: i % 2, status: r.status}
-				if r.status == 201 {
-					c := r.json(t)
+				r := apitest.Call(t, &u, "POST", "/claims", bodies[i%2], "Idempotency-Key", key)
+				a := answer{body: i % 2, status: r.Status}
+				if r.Status == 201 {
+					c := r.JSON(t)
 					a.id, a.tenant = c["id"].(string), c["customer"].(map[string]any)["tenantId"].(string)
-				} else if r.header.Get("Content-Type") == "application/problem+json" {
-					a.code = r.code(t)
+				} else if r.Header.Get("Content-Type") == "application/problem+json" {
+					a.code = r.Code(t)
 				}
 				answers[i] = a
 			}()
@@ -178,18 +173,18 @@ func TestRacingIdempotencyKeyWithDifferentBodies(t *testing.T) {
 // Every route refuses a query parameter it does not take (400
 // invalid_input naming it), before doing anything.
 func TestUnknownQueryParametersOnEveryRoute(t *testing.T) {
-	owner := newUser(t, "query-owner", true)
+	owner := apitest.NewUser(t, "query-owner", true)
 	for _, route := range apiRoutes(t) {
 		method, path, _ := strings.Cut(route, " ")
 		t.Run(route, func(t *testing.T) {
-			id := createClaim(t, &owner, false)
+			id := apitest.CreateClaim(t, &owner, false)
 			p := routePath(t, &owner, path, id)
 			body := bodyFor(route)
-			r := call(t, &owner, method, p+"?unknownParam=1", body)
-			if r.status != 400 || r.code(t) != "invalid_input" || !slices.Contains(r.fields(t), "unknownParam") {
-				t.Fatalf("%d %s", r.status, r.body)
+			r := apitest.Call(t, &owner, method, p+"?unknownParam=1", body)
+			if r.Status != 400 || r.Code(t) != "invalid_input" || !slices.Contains(r.Fields(t), "unknownParam") {
+				t.Fatalf("%d %s", r.Status, r.Body)
 			}
-			if c := expect(t, call(t, &owner, "GET", "/claims/"+id, nil), 200).json(t); c["version"].(float64) != 1 {
+			if c := apitest.Expect(t, apitest.Call(t, &owner, "GET", "/claims/"+id, nil), 200).JSON(t); c["version"].(float64) != 1 {
 				t.Fatalf("the refused request changed the claim: %v", c)
 			}
 			if route == "POST /claims" {
@@ -206,9 +201,9 @@ func TestUnknownQueryParametersOnEveryRoute(t *testing.T) {
 // anything about the request's input (400, 413, 415, 422). A reader or a
 // stranger learns nothing from a bad body.
 func TestWriteRoutesAuthorizeBeforeReadingInput(t *testing.T) {
-	owner := newUser(t, "order-owner", true)
-	reader := newUser(t, "order-owner", false)
-	stranger := newUser(t, "order-stranger", true)
+	owner := apitest.NewUser(t, "order-owner", true)
+	reader := apitest.NewUser(t, "order-owner", false)
+	stranger := apitest.NewUser(t, "order-stranger", true)
 	huge := `{"comments":"` + strings.Repeat("x", 70<<10) + `"}`
 	bad := []struct {
 		name, query, body string
@@ -229,34 +224,34 @@ func TestWriteRoutesAuthorizeBeforeReadingInput(t *testing.T) {
 			continue
 		}
 		t.Run(route, func(t *testing.T) {
-			id := createClaim(t, &owner, false)
+			id := apitest.CreateClaim(t, &owner, false)
 			p := routePath(t, &owner, path, id)
 			for _, b := range bad {
 				var body any
 				if b.body != "" {
 					body = b.body
 				}
-				if r := call(t, &reader, method, p+b.query, body, b.headers...); r.status != 403 || r.code(t) != "forbidden" {
-					t.Errorf("reader, %s: %d %s", b.name, r.status, r.body)
+				if r := apitest.Call(t, &reader, method, p+b.query, body, b.headers...); r.Status != 403 || r.Code(t) != "forbidden" {
+					t.Errorf("reader, %s: %d %s", b.name, r.Status, r.Body)
 				}
 				if strings.Contains(path, "{id}") {
-					if r := call(t, &stranger, method, p+b.query, body, b.headers...); r.status != 404 || r.code(t) != "not_found" {
-						t.Errorf("other partner, %s: %d %s", b.name, r.status, r.body)
+					if r := apitest.Call(t, &stranger, method, p+b.query, body, b.headers...); r.Status != 404 || r.Code(t) != "not_found" {
+						t.Errorf("other partner, %s: %d %s", b.name, r.Status, r.Body)
 					}
 				}
 			}
 			// The owner is told what is wrong (the rules above are not
 			// vacuous): a bad body on every route that reads one, the
 			// query string on every route.
-			if r := call(t, &owner, method, p+"?x=1", nil); r.status != 400 {
-				t.Errorf("owner, unknown query parameter: %d %s", r.status, r.body)
+			if r := apitest.Call(t, &owner, method, p+"?x=1", nil); r.Status != 400 {
+				t.Errorf("owner, unknown query parameter: %d %s", r.Status, r.Body)
 			}
 			if method != "DELETE" {
-				if r := call(t, &owner, method, p, `{"name":`); r.status != 400 || r.code(t) != "invalid_input" {
-					t.Errorf("owner, malformed JSON: %d %s", r.status, r.body)
+				if r := apitest.Call(t, &owner, method, p, `{"name":`); r.Status != 400 || r.Code(t) != "invalid_input" {
+					t.Errorf("owner, malformed JSON: %d %s", r.Status, r.Body)
 				}
 			}
-			if c := expect(t, call(t, &owner, "GET", "/claims/"+id, nil), 200).json(t); c["version"].(float64) != 1 {
+			if c := apitest.Expect(t, apitest.Call(t, &owner, "GET", "/claims/"+id, nil), 200).JSON(t); c["version"].(float64) != 1 {
 				t.Fatalf("a refused request changed the claim: %v", c)
 			}
 		})
@@ -266,22 +261,22 @@ func TestWriteRoutesAuthorizeBeforeReadingInput(t *testing.T) {
 // Every route that takes a body answers 413 payload_too_large past 64 KiB,
 // and changes nothing.
 func TestPayloadTooLargeOnEveryBodyRoute(t *testing.T) {
-	u := newUser(t, "big-bodies", true)
+	u := apitest.NewUser(t, "big-bodies", true)
 	for _, route := range apiRoutes(t) {
 		method, path, _ := strings.Cut(route, " ")
 		if method == "GET" || method == "DELETE" {
 			continue
 		}
 		t.Run(route, func(t *testing.T) {
-			id := createClaim(t, &u, false)
+			id := apitest.CreateClaim(t, &u, false)
 			p := routePath(t, &u, path, id)
 			for _, field := range []string{"comments", "comment", "reason", "fileName"} {
 				huge := `{"` + field + `":"` + strings.Repeat("x", 65<<10) + `"}`
-				if r := call(t, &u, method, p, huge); r.status != 413 || r.code(t) != "payload_too_large" {
-					t.Errorf("%s of 65 KiB: %d %.200s", field, r.status, r.body)
+				if r := apitest.Call(t, &u, method, p, huge); r.Status != 413 || r.Code(t) != "payload_too_large" {
+					t.Errorf("%s of 65 KiB: %d %.200s", field, r.Status, r.Body)
 				}
 			}
-			if c := expect(t, call(t, &u, "GET", "/claims/"+id, nil), 200).json(t); c["version"].(float64) != 1 {
+			if c := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+id, nil), 200).JSON(t); c["version"].(float64) != 1 {
 				t.Fatalf("a refused request changed the claim: %v", c)
 			}
 		})
@@ -293,8 +288,8 @@ func TestPayloadTooLargeOnEveryBodyRoute(t *testing.T) {
 // had not committed is no mismatch); the winner's change is the one kept,
 // and no success is lost.
 func TestIfMatchRacesFailOnlyOnARealMismatch(t *testing.T) {
-	u := newUser(t, "if-match-race", true)
-	id := createClaim(t, &u, false)
+	u := apitest.NewUser(t, "if-match-race", true)
+	id := apitest.CreateClaim(t, &u, false)
 	const rounds, racers = 5, 6
 	for v := 1; v <= rounds; v++ {
 		statuses := make([]int, racers)
@@ -306,14 +301,14 @@ func TestIfMatchRacesFailOnlyOnARealMismatch(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				r := call(t, &u, "PATCH", "/claims/"+id, map[string]any{"name": fmt.Sprintf("v%d-w%d", v, i)}, "If-Match", fmt.Sprintf(`"%d"`, v))
-				statuses[i] = r.status
-				if r.status == 200 {
-					if got := r.json(t)["version"].(float64); got != float64(v+1) {
+				r := apitest.Call(t, &u, "PATCH", "/claims/"+id, map[string]any{"name": fmt.Sprintf("v%d-w%d", v, i)}, "If-Match", fmt.Sprintf(`"%d"`, v))
+				statuses[i] = r.Status
+				if r.Status == 200 {
+					if got := r.JSON(t)["version"].(float64); got != float64(v+1) {
 						t.Errorf("round %d: success at version %v", v, got)
 					}
-				} else if r.header.Get("Content-Type") == "application/problem+json" {
-					codes[i] = r.code(t)
+				} else if r.Header.Get("Content-Type") == "application/problem+json" {
+					codes[i] = r.Code(t)
 				}
 			}()
 		}
@@ -333,7 +328,7 @@ func TestIfMatchRacesFailOnlyOnARealMismatch(t *testing.T) {
 		if winner == -1 {
 			t.Fatalf("round %d: every PATCH refused although version %d was current: %v %v", v, v, statuses, codes)
 		}
-		c := expect(t, call(t, &u, "GET", "/claims/"+id, nil), 200).json(t)
+		c := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+id, nil), 200).JSON(t)
 		if c["version"].(float64) != float64(v+1) || c["name"] != fmt.Sprintf("v%d-w%d", v, winner) {
 			t.Fatalf("round %d: claim %v %v, want the winner's v%d-w%d", v, c["version"], c["name"], v, winner)
 		}
@@ -348,26 +343,26 @@ func TestIfMatchRacesFailOnlyOnARealMismatch(t *testing.T) {
 // invalid_transition and evidence 409 claim_locked. Before respondBy both
 // are accepted.
 func TestRespondByIsTheLastMoment(t *testing.T) {
-	u := newUser(t, "late-responder", true)
-	id := createClaim(t, &u, true)
+	u := apitest.NewUser(t, "late-responder", true)
+	id := apitest.CreateClaim(t, &u, true)
 	submitWith(t, &u, id, []byte("\x89PNG\r\n\x1a\n not the declared PDF"))
-	waitStatus(t, &u, id, "NeedsInfo")
+	apitest.WaitStatus(t, &u, id, "NeedsInfo")
 
 	moveRespondBy(t, id, time.Now().Add(-time.Second))
-	if r := call(t, &u, "POST", "/claims/"+id+"/evidence", map[string]any{"fileName": "late.pdf", "contentType": "application/pdf", "size": 10}); r.status != 409 || r.code(t) != "claim_locked" {
-		t.Fatalf("evidence after respondBy: %d %s", r.status, r.body)
+	if r := apitest.Call(t, &u, "POST", "/claims/"+id+"/evidence", map[string]any{"fileName": "late.pdf", "contentType": "application/pdf", "size": 10}); r.Status != 409 || r.Code(t) != "claim_locked" {
+		t.Fatalf("evidence after respondBy: %d %s", r.Status, r.Body)
 	}
-	if r := call(t, &u, "POST", "/claims/"+id+"/respond", map[string]any{"comment": "late"}); r.status != 409 || r.code(t) != "invalid_transition" {
-		t.Fatalf("respond after respondBy: %d %s", r.status, r.body)
+	if r := apitest.Call(t, &u, "POST", "/claims/"+id+"/respond", map[string]any{"comment": "late"}); r.Status != 409 || r.Code(t) != "invalid_transition" {
+		t.Fatalf("respond after respondBy: %d %s", r.Status, r.Body)
 	}
-	late := expect(t, call(t, &u, "GET", "/claims/"+id, nil), 200).json(t)
+	late := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+id, nil), 200).JSON(t)
 	if late["status"] != "NeedsInfo" || len(late["evidence"].([]any)) != 1 {
 		t.Fatalf("the late requests changed the claim: %v", late)
 	}
 
 	moveRespondBy(t, id, time.Now().Add(time.Hour))
-	upload(t, &u, id, pdf)
-	c := expect(t, call(t, &u, "POST", "/claims/"+id+"/respond", map[string]any{"comment": "in time"}), 202).json(t)
+	apitest.Upload(t, &u, id, apitest.PDF)
+	c := apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+id+"/respond", map[string]any{"comment": "in time"}), 202).JSON(t)
 	if c["status"] != "Submitted" {
 		t.Fatalf("respond in time: %v", c)
 	}
@@ -400,7 +395,7 @@ func moveRespondBy(t *testing.T, id string, at time.Time) {
 // that may not be deleted keeps its files.
 func TestDeleteDraftRemovesItsEvidenceObjects(t *testing.T) {
 	ctx := context.Background()
-	u := newUser(t, "discarder", true)
+	u := apitest.NewUser(t, "discarder", true)
 	s3c := awsclient.S3(testenv.AWSConfig(t))
 	bucket := rt.Resources().BucketName
 	exists := func(key string) bool {
@@ -417,30 +412,30 @@ func TestDeleteDraftRemovesItsEvidenceObjects(t *testing.T) {
 		t.Fatalf("head %s: %v", key, err)
 		return false
 	}
-	id := createClaim(t, &u, true)
+	id := apitest.CreateClaim(t, &u, true)
 	var keys []string
 	for range 2 {
-		keys = append(keys, evidence.Key(id, upload(t, &u, id, pdf)["id"].(string)))
+		keys = append(keys, evidence.Key(id, apitest.Upload(t, &u, id, apitest.PDF)["id"].(string)))
 	}
 	// An evidence added but never uploaded has no object: nothing to fail on.
-	expect(t, call(t, &u, "POST", "/claims/"+id+"/evidence", map[string]any{"fileName": "never.pdf", "contentType": "application/pdf", "size": 10}), 201)
+	apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+id+"/evidence", map[string]any{"fileName": "never.pdf", "contentType": "application/pdf", "size": 10}), 201)
 	for _, k := range keys {
 		if !exists(k) {
 			t.Fatalf("%s not uploaded", k)
 		}
 	}
-	expect(t, call(t, &u, "DELETE", "/claims/"+id, nil), 204)
+	apitest.Expect(t, apitest.Call(t, &u, "DELETE", "/claims/"+id, nil), 204)
 	for _, k := range keys {
 		if exists(k) {
 			t.Errorf("%s left in the bucket after its draft was discarded", k)
 		}
 	}
 	// A submitted claim is not discarded, nor are its files.
-	sid := createClaim(t, &u, true)
-	key := evidence.Key(sid, upload(t, &u, sid, pdf)["id"].(string))
-	expect(t, call(t, &u, "POST", "/claims/"+sid+"/submit", nil), 202)
-	if r := call(t, &u, "DELETE", "/claims/"+sid, nil); r.status != 409 || r.code(t) != "claim_locked" {
-		t.Fatalf("delete after submit: %d %s", r.status, r.body)
+	sid := apitest.CreateClaim(t, &u, true)
+	key := evidence.Key(sid, apitest.Upload(t, &u, sid, apitest.PDF)["id"].(string))
+	apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+sid+"/submit", nil), 202)
+	if r := apitest.Call(t, &u, "DELETE", "/claims/"+sid, nil); r.Status != 409 || r.Code(t) != "claim_locked" {
+		t.Fatalf("delete after submit: %d %s", r.Status, r.Body)
 	}
 	if !exists(key) {
 		t.Fatal("a refused delete removed the claim's evidence")

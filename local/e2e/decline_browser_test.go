@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/shared/claim"
 )
 
@@ -51,14 +52,14 @@ func declineLink(t *testing.T, addr string) string {
 // partner's claim on it is approved by the next run.
 func TestDeclineInChromium(t *testing.T) {
 	stamp := time.Now().UnixNano() % 1e6
-	p1 := newUser(t, fmt.Sprintf("declined-%d", stamp), true)
-	p2 := newUser(t, fmt.Sprintf("successor-%d", stamp), true)
+	p1 := apitest.NewUser(t, fmt.Sprintf("declined-%d", stamp), true)
+	p2 := apitest.NewUser(t, fmt.Sprintf("successor-%d", stamp), true)
 	tenant := afterTenant()
 	a := approvedClaim(t, &p1, tenant, nil)
 	link := declineLink(t, a.customerMail)
 	gone := approvedClaim(t, &p1, afterTenant(), nil)
 	goneLink := declineLink(t, gone.customerMail)
-	expect(t, call(t, &p1, "POST", "/claims/"+gone.id+"/disassociate", map[string]any{"reason": "Contract ended."}), 200)
+	apitest.Expect(t, apitest.Call(t, &p1, "POST", "/claims/"+gone.id+"/disassociate", map[string]any{"reason": "Contract ended."}), 200)
 	optOutLink := linkRE.FindString(mailsTo(t, a.customerMail)[0].Text) // the first email: the opt-out notice
 	if optOutLink == "" {
 		t.Fatal("no opt-out link in the first email")
@@ -83,17 +84,17 @@ func TestDeclineInChromium(t *testing.T) {
 		t.Fatalf("GET link: %d", code)
 	}
 	tb.checkRendered(t, "the decline page", "#decline")
-	if partner := tb.eval(t, `document.querySelector("#partner").textContent`); partner != p1.partner+" <Partners>" {
+	if partner := tb.eval(t, `document.querySelector("#partner").textContent`); partner != p1.Partner+" <Partners>" {
 		t.Errorf("partner shown: %q", partner)
 	}
-	if c := expect(t, call(t, &p1, "GET", "/claims/"+a.id, nil), 200).json(t); c["status"] != "Approved" {
+	if c := apitest.Expect(t, apitest.Call(t, &p1, "GET", "/claims/"+a.id, nil), 200).JSON(t); c["status"] != "Approved" {
 		t.Fatalf("opening the link changed the claim: %v", c["status"])
 	}
 	if code := tb.open(t, link, "#decline"); code != http.StatusOK {
 		t.Fatalf("POST through the button: %d", code)
 	}
 	tb.checkRendered(t, "the confirmation", "#confirmation")
-	c := waitStatus(t, &p1, a.id, "Ended")
+	c := apitest.WaitStatus(t, &p1, a.id, "Ended")
 	if c["statusReason"].(map[string]any)["code"] != "customer_declined" {
 		t.Fatalf("declined: %v", c["statusReason"])
 	}
@@ -134,7 +135,7 @@ func TestDeclineInChromium(t *testing.T) {
 	if strings.Join(ends, ",") != "declined Approved>Ended customer" {
 		t.Errorf("ends in the history: %v", ends)
 	}
-	if c := expect(t, call(t, &p1, "GET", "/claims/"+gone.id, nil), 200).json(t); c["statusReason"].(map[string]any)["code"] != "partner_disassociated" {
+	if c := apitest.Expect(t, apitest.Call(t, &p1, "GET", "/claims/"+gone.id, nil), 200).JSON(t); c["statusReason"].(map[string]any)["code"] != "partner_disassociated" {
 		t.Errorf("a POST to an ended claim's link changed it: %v", c["statusReason"])
 	}
 	awaitMails(t, a.partnerMail, `Claim "`+markupName+`": approved`, `Claim "`+markupName+`": ended`)

@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/optout/optouttest"
 )
@@ -191,7 +192,7 @@ func fetch(t *testing.T, method, url string) (*http.Response, string) {
 // security headers. A control page with one byte of the style changed
 // shows that Chromium's CSP reports do reach the test.
 func TestOptOutPagesInChromium(t *testing.T) {
-	u := newUser(t, "browser-fabrikam", true)
+	u := apitest.NewUser(t, "browser-fabrikam", true)
 	stamp := time.Now().UnixNano() % 1e9
 	notify := func(tag string) (id, link string) {
 		addr := fmt.Sprintf("ana.%s.%d@%s.onmicrosoft.com", tag, stamp, tag)
@@ -199,13 +200,13 @@ func TestOptOutPagesInChromium(t *testing.T) {
 			b["customer"] = map[string]any{"tenantId": fmt.Sprintf("%08d-3333-4333-8333-%012d", len(tag), stamp), "domain": tag + ".onmicrosoft.com", "name": "Contoso <Ltd>"}
 			b["customerContact"] = map[string]any{"name": "Ana", "title": "CIO", "email": addr}
 		})
-		submitWith(t, &u, id, pdf)
-		waitStatus(t, &u, id, "PendingCustomer")
+		submitWith(t, &u, id, apitest.PDF)
+		apitest.WaitStatus(t, &u, id, "PendingCustomer")
 		return id, customerLink(t, addr)
 	}
 	optedOut, link := notify("opt")
 	withdrawn, goneLink := notify("withdrawn")
-	expect(t, call(t, &u, "POST", "/claims/"+withdrawn+"/withdraw", nil), 200)
+	apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+withdrawn+"/withdraw", nil), 200)
 	unknown, _ := claim.NewOptOutToken()
 	unknownLink := link[:strings.LastIndex(link, "/")+1] + unknown
 
@@ -258,7 +259,7 @@ func TestOptOutPagesInChromium(t *testing.T) {
 		t.Fatalf("GET link: %d", code)
 	}
 	tb.checkRendered(t, "the link's page", "#opt-out")
-	if c := expect(t, call(t, &u, "GET", "/claims/"+optedOut, nil), 200).json(t); c["status"] != "PendingCustomer" {
+	if c := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+optedOut, nil), 200).JSON(t); c["status"] != "PendingCustomer" {
 		t.Fatalf("opening the link changed the claim: %v", c["status"])
 	}
 	// The button, without JavaScript: the form posts, the confirmation comes.
@@ -266,7 +267,7 @@ func TestOptOutPagesInChromium(t *testing.T) {
 		t.Fatalf("POST through the button: %d", code)
 	}
 	tb.checkRendered(t, "the confirmation", "#confirmation")
-	waitStatus(t, &u, optedOut, "OptedOut")
+	apitest.WaitStatus(t, &u, optedOut, "OptedOut")
 	if code := tb.open(t, link, ""); code != http.StatusOK {
 		t.Fatalf("the link again: %d", code)
 	}
@@ -298,7 +299,7 @@ func TestOptOutPagesInChromium(t *testing.T) {
 		}
 		checkHeaders(t, c.what, resp, body)
 	}
-	if c := expect(t, call(t, &u, "GET", "/claims/"+withdrawn, nil), 200).json(t); c["status"] != "Withdrawn" {
+	if c := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+withdrawn, nil), 200).JSON(t); c["status"] != "Withdrawn" {
 		t.Fatalf("a POST to a withdrawn claim's link changed it: %v", c["status"])
 	}
 }

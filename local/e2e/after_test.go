@@ -1,10 +1,12 @@
-package runner_test
+package e2e_test
 
 import (
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpor-claims/claims/local/apitest"
 )
 
 // afterClaim is a claim of the second half's tests: its own tenant, its
@@ -17,7 +19,7 @@ var afterN int
 
 // newAfterClaim creates a complete claim of u for tenant on the teams
 // workload; mutate may change the body further.
-func newAfterClaim(t *testing.T, u *user, tenant string, mutate func(map[string]any)) afterClaim {
+func newAfterClaim(t *testing.T, u *apitest.User, tenant string, mutate func(map[string]any)) afterClaim {
 	t.Helper()
 	afterN++
 	stamp := time.Now().UnixNano() % 1e9
@@ -27,7 +29,7 @@ func newAfterClaim(t *testing.T, u *user, tenant string, mutate func(map[string]
 	ac := afterClaim{
 		tenant:       tenant,
 		customerMail: "cio@" + domain,
-		partnerMail:  fmt.Sprintf("pat.%d.%d@%s.example", afterN, stamp, u.partner),
+		partnerMail:  fmt.Sprintf("pat.%d.%d@%s.example", afterN, stamp, u.Partner),
 	}
 	ac.id = withBody(t, u, func(b map[string]any) {
 		b["name"] = markupName
@@ -48,18 +50,18 @@ func afterTenant() string {
 
 // approveNow runs the schedule far enough ahead that every notified claim
 // is due, and waits for ac to be Approved.
-func approveNow(t *testing.T, u *user, ac afterClaim) map[string]any {
+func approveNow(t *testing.T, u *apitest.User, ac afterClaim) map[string]any {
 	t.Helper()
 	waitNotified(t, u, ac.id)
-	invoke(t, base, "FinalizeFunction", scheduled(time.Now().Add(40*24*time.Hour)))
-	return waitStatus(t, u, ac.id, "Approved")
+	apitest.Invoke(t, apitest.Base, "FinalizeFunction", scheduled(time.Now().Add(40*24*time.Hour)))
+	return apitest.WaitStatus(t, u, ac.id, "Approved")
 }
 
 // approvedClaim is a claim of u taken through validation and approval.
-func approvedClaim(t *testing.T, u *user, tenant string, mutate func(map[string]any)) afterClaim {
+func approvedClaim(t *testing.T, u *apitest.User, tenant string, mutate func(map[string]any)) afterClaim {
 	t.Helper()
 	ac := newAfterClaim(t, u, tenant, mutate)
-	submitWith(t, u, ac.id, pdf)
+	submitWith(t, u, ac.id, apitest.PDF)
 	approveNow(t, u, ac)
 	return ac
 }
@@ -70,54 +72,54 @@ func approvedClaim(t *testing.T, u *user, tenant string, mutate func(map[string]
 // claim on it is approved by the next run; both contacts are emailed once.
 func TestDisassociate(t *testing.T) {
 	stamp := time.Now().UnixNano() % 1e6
-	p1 := newUser(t, fmt.Sprintf("leaver-%d", stamp), true)
-	p2 := newUser(t, fmt.Sprintf("newcomer-%d", stamp), true)
-	reader := newUser(t, p1.partner, false)
-	otherMPN := newUser(t, p1.partner, true, "7654321")
+	p1 := apitest.NewUser(t, fmt.Sprintf("leaver-%d", stamp), true)
+	p2 := apitest.NewUser(t, fmt.Sprintf("newcomer-%d", stamp), true)
+	reader := apitest.NewUser(t, p1.Partner, false)
+	otherMPN := apitest.NewUser(t, p1.Partner, true, "7654321")
 	tenant := afterTenant()
 
 	a := approvedClaim(t, &p1, tenant, nil)
 	// Another partner's claim on the held workload is refused while held.
 	b := newAfterClaim(t, &p2, tenant, nil)
-	submitWith(t, &p2, b.id, pdf)
-	if c := waitStatus(t, &p2, b.id, "Rejected"); c["statusReason"].(map[string]any)["code"] != "conflict" {
+	submitWith(t, &p2, b.id, apitest.PDF)
+	if c := apitest.WaitStatus(t, &p2, b.id, "Rejected"); c["statusReason"].(map[string]any)["code"] != "conflict" {
 		t.Fatalf("competitor: %v", c["statusReason"])
 	}
 
 	path := "/claims/" + a.id + "/disassociate"
 	reason := map[string]any{"reason": "Contract <b>ended</b> on 30 November"}
-	if r := call(t, &reader, "POST", path, reason); r.status != 403 || r.code(t) != "forbidden" {
-		t.Errorf("reader: %d %s", r.status, r.body)
+	if r := apitest.Call(t, &reader, "POST", path, reason); r.Status != 403 || r.Code(t) != "forbidden" {
+		t.Errorf("reader: %d %s", r.Status, r.Body)
 	}
-	if r := call(t, &otherMPN, "POST", path, reason); r.status != 403 || r.code(t) != "forbidden" {
-		t.Errorf("admin without the claim's MPN ID: %d %s", r.status, r.body)
+	if r := apitest.Call(t, &otherMPN, "POST", path, reason); r.Status != 403 || r.Code(t) != "forbidden" {
+		t.Errorf("admin without the claim's MPN ID: %d %s", r.Status, r.Body)
 	}
-	if r := call(t, &p2, "POST", path, reason); r.status != 404 || r.code(t) != "not_found" {
-		t.Errorf("another partner: %d %s", r.status, r.body)
+	if r := apitest.Call(t, &p2, "POST", path, reason); r.Status != 404 || r.Code(t) != "not_found" {
+		t.Errorf("another partner: %d %s", r.Status, r.Body)
 	}
 	for _, body := range []any{map[string]any{}, map[string]any{"reason": "  "}, map[string]any{"reason": strings.Repeat("x", 2001)}} {
-		if r := call(t, &p1, "POST", path, body); r.status != 422 || r.code(t) != "invalid_input" || strings.Join(r.fields(t), ",") != "reason" {
-			t.Errorf("reason %v: %d %s", body, r.status, r.body)
+		if r := apitest.Call(t, &p1, "POST", path, body); r.Status != 422 || r.Code(t) != "invalid_input" || strings.Join(r.Fields(t), ",") != "reason" {
+			t.Errorf("reason %v: %d %s", body, r.Status, r.Body)
 		}
 	}
-	if r := call(t, &p1, "POST", path, map[string]any{"reason": "x", "extra": 1}); r.status != 400 {
-		t.Errorf("unknown field: %d %s", r.status, r.body)
+	if r := apitest.Call(t, &p1, "POST", path, map[string]any{"reason": "x", "extra": 1}); r.Status != 400 {
+		t.Errorf("unknown field: %d %s", r.Status, r.Body)
 	}
-	draft := createClaim(t, &p1, true)
-	if r := call(t, &p1, "POST", "/claims/"+draft+"/disassociate", reason); r.status != 409 || r.code(t) != "invalid_transition" {
-		t.Errorf("draft: %d %s", r.status, r.body)
+	draft := apitest.CreateClaim(t, &p1, true)
+	if r := apitest.Call(t, &p1, "POST", "/claims/"+draft+"/disassociate", reason); r.Status != 409 || r.Code(t) != "invalid_transition" {
+		t.Errorf("draft: %d %s", r.Status, r.Body)
 	}
-	if c := expect(t, call(t, &p1, "GET", "/claims/"+a.id, nil), 200).json(t); c["status"] != "Approved" {
+	if c := apitest.Expect(t, apitest.Call(t, &p1, "GET", "/claims/"+a.id, nil), 200).JSON(t); c["status"] != "Approved" {
 		t.Fatalf("refused requests changed the claim: %v", c["status"])
 	}
 
-	c := expect(t, call(t, &p1, "POST", path, map[string]any{"reason": strings.Repeat("r", 2000)[:1980] + " <b>end</b>"}), 200).json(t)
+	c := apitest.Expect(t, apitest.Call(t, &p1, "POST", path, map[string]any{"reason": strings.Repeat("r", 2000)[:1980] + " <b>end</b>"}), 200).JSON(t)
 	sr := c["statusReason"].(map[string]any)
 	if c["status"] != "Ended" || sr["code"] != "partner_disassociated" || c["endedAt"] == nil || c["decidedAt"] == nil {
 		t.Fatalf("disassociated: %v", c)
 	}
-	if r := call(t, &p1, "POST", path, reason); r.status != 409 || r.code(t) != "invalid_transition" {
-		t.Errorf("second disassociate: %d %s", r.status, r.body)
+	if r := apitest.Call(t, &p1, "POST", path, reason); r.Status != 409 || r.Code(t) != "invalid_transition" {
+		t.Errorf("second disassociate: %d %s", r.Status, r.Body)
 	}
 	evs := history(t, &p1, a.id)
 	last := evs[len(evs)-1]
@@ -144,10 +146,10 @@ func TestDisassociate(t *testing.T) {
 
 	// The unit is free at once: the competitor, disputed, is validated
 	// again and approved by the next run.
-	upload(t, &p2, b.id, pdf)
-	expect(t, call(t, &p2, "POST", "/claims/"+b.id+"/dispute", map[string]any{"reason": "The customer moved to us."}), 202)
+	apitest.Upload(t, &p2, b.id, apitest.PDF)
+	apitest.Expect(t, apitest.Call(t, &p2, "POST", "/claims/"+b.id+"/dispute", map[string]any{"reason": "The customer moved to us."}), 202)
 	approveNow(t, &p2, b)
-	if c := expect(t, call(t, &p1, "GET", "/claims/"+a.id, nil), 200).json(t); c["status"] != "Ended" {
+	if c := apitest.Expect(t, apitest.Call(t, &p1, "GET", "/claims/"+a.id, nil), 200).JSON(t); c["status"] != "Ended" {
 		t.Errorf("ended claim is %v", c["status"])
 	}
 }
@@ -169,9 +171,9 @@ func awaitCount(t *testing.T, addr string, n int) []email {
 }
 
 // lastDetail is the detail of a claim's last history event.
-func lastDetail(t *testing.T, u *user, id string) map[string]any {
+func lastDetail(t *testing.T, u *apitest.User, id string) map[string]any {
 	t.Helper()
-	items := expect(t, call(t, u, "GET", "/claims/"+id+"/history", nil), 200).json(t)["items"].([]any)
+	items := apitest.Expect(t, apitest.Call(t, u, "GET", "/claims/"+id+"/history", nil), 200).JSON(t)["items"].([]any)
 	d, _ := items[len(items)-1].(map[string]any)["detail"].(map[string]any)
 	return d
 }
@@ -179,11 +181,11 @@ func lastDetail(t *testing.T, u *user, id string) map[string]any {
 // waitNotified waits until a PendingCustomer claim's customer notice is
 // confirmed sent (customerNotifiedAt): finalize approves only such a claim,
 // and re-queues one whose email is not yet marked.
-func waitNotified(t *testing.T, u *user, id string) {
+func waitNotified(t *testing.T, u *apitest.User, id string) {
 	t.Helper()
-	waitStatus(t, u, id, "PendingCustomer")
+	apitest.WaitStatus(t, u, id, "PendingCustomer")
 	deadline := time.Now().Add(30 * time.Second)
-	for expect(t, call(t, u, "GET", "/claims/"+id, nil), 200).json(t)["customerNotifiedAt"] == nil {
+	for apitest.Expect(t, apitest.Call(t, u, "GET", "/claims/"+id, nil), 200).JSON(t)["customerNotifiedAt"] == nil {
 		if time.Now().After(deadline) {
 			t.Fatalf("claim %s: the customer's notice is not confirmed sent", id)
 		}

@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"encoding/json"
@@ -8,23 +8,25 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cpor-claims/claims/local/apitest"
 )
 
 // Each status change reaches the partner's webhooks, signed; a webhook
 // with statuses gets only those; another partner's webhooks get nothing.
 func TestWebhookSignedDeliveries(t *testing.T) {
-	r := recordingRunner(t)
-	defer using(r)()
-	u := newUser(t, fmt.Sprintf("whp%d", time.Now().UnixNano()%1e6), true)
-	other := newUser(t, fmt.Sprintf("who%d", time.Now().UnixNano()%1e6), true)
+	r := webhookRunner(t)
+	defer apitest.Use(r)()
+	u := apitest.NewUser(t, fmt.Sprintf("whp%d", time.Now().UnixNano()%1e6), true)
+	other := apitest.NewUser(t, fmt.Sprintf("who%d", time.Now().UnixNano()%1e6), true)
 	all, others := newReceiver(t, nil), newReceiver(t, nil)
 	_, secret := register(t, &u, all.srv.URL+"/hook")
 	_, secret2 := register(t, &u, all.srv.URL+"/hook2", "Submitted") // same receiver, other path: its own secret
 	register(t, &other, others.srv.URL)
 
-	id := createClaim(t, &u, true)
-	upload(t, &u, id, pdf)
-	expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
+	id := apitest.CreateClaim(t, &u, true)
+	apitest.Upload(t, &u, id, apitest.PDF)
+	apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
 
 	// Deliveries are concurrent, so neither their order nor when validation's
 	// PendingCustomer arrives is fixed: wait for what must come, then check all.
@@ -41,13 +43,15 @@ func TestWebhookSignedDeliveries(t *testing.T) {
 			default:
 				t.Fatalf("delivery %s verifies with neither secret", g.id)
 			}
-			if p.Data.ClaimID != id || p.Data.PartnerID != u.partner {
+			if p.Data.ClaimID != id || p.Data.PartnerID != u.Partner {
 				t.Fatalf("data %+v", p.Data)
 			}
 		}
 		return bySecret
 	}
-	has := func(list []string, status string) bool { return strings.Contains(" "+strings.Join(list, " ")+" ", " "+status+" ") }
+	has := func(list []string, status string) bool {
+		return strings.Contains(" "+strings.Join(list, " ")+" ", " "+status+" ")
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	bySecret := classify()
 	for !(has(bySecret["all"], "Draft") && has(bySecret["all"], "Submitted") && len(bySecret["submitted"]) > 0) {
@@ -70,9 +74,9 @@ func TestWebhookSignedDeliveries(t *testing.T) {
 // times, each signed; the deliveries log shows the three attempts, the
 // response kept to at most 1 KiB.
 func TestWebhookRetriesKeepTheID(t *testing.T) {
-	r := recordingRunner(t)
-	defer using(r)()
-	u := newUser(t, fmt.Sprintf("whr%d", time.Now().UnixNano()%1e6), true)
+	r := webhookRunner(t)
+	defer apitest.Use(r)()
+	u := apitest.NewUser(t, fmt.Sprintf("whr%d", time.Now().UnixNano()%1e6), true)
 	rc := newReceiver(t, func(n int) int {
 		if n <= 2 {
 			return http.StatusServiceUnavailable
@@ -80,7 +84,7 @@ func TestWebhookRetriesKeepTheID(t *testing.T) {
 		return http.StatusOK
 	})
 	hook, secret := register(t, &u, rc.srv.URL)
-	createClaim(t, &u, false)
+	apitest.CreateClaim(t, &u, false)
 	got := rc.wait(t, 3, 40*time.Second)
 	if len(got) != 3 {
 		t.Fatalf("%d deliveries, want 3", len(got))
@@ -104,9 +108,9 @@ func TestWebhookRetriesKeepTheID(t *testing.T) {
 			Error          *string `json:"error"`
 		} `json:"items"`
 	}
-	resp := expect(t, call(t, &u, "GET", "/webhooks/"+hook+"/deliveries", nil), 200)
-	if err := json.Unmarshal(resp.body, &log); err != nil || len(log.Items) != 3 {
-		t.Fatalf("deliveries %s", resp.body)
+	resp := apitest.Expect(t, apitest.Call(t, &u, "GET", "/webhooks/"+hook+"/deliveries", nil), 200)
+	if err := json.Unmarshal(resp.Body, &log); err != nil || len(log.Items) != 3 {
+		t.Fatalf("deliveries %s", resp.Body)
 	}
 	if it := log.Items[0]; it.Attempt != 3 || it.Status != "succeeded" || *it.ResponseStatus != 200 || it.EventID != got[0].id {
 		t.Errorf("newest attempt %+v", it)
@@ -115,7 +119,7 @@ func TestWebhookRetriesKeepTheID(t *testing.T) {
 		t.Errorf("first attempt %+v", it)
 	}
 	// Retry one delivery on demand: one more POST, same id.
-	expect(t, call(t, &u, "POST", "/webhooks/"+hook+"/deliveries/"+log.Items[0].ID+"/retry", nil), 202)
+	apitest.Expect(t, apitest.Call(t, &u, "POST", "/webhooks/"+hook+"/deliveries/"+log.Items[0].ID+"/retry", nil), 202)
 	if got := rc.wait(t, 4, 20*time.Second); len(got) != 4 || got[3].id != got[0].id {
 		t.Fatalf("retry: %d deliveries", len(got))
 	}
@@ -124,17 +128,17 @@ func TestWebhookRetriesKeepTheID(t *testing.T) {
 // After a rotation both secrets sign (two signatures) until the old one
 // retires; the new secret is shown once.
 func TestWebhookRotation(t *testing.T) {
-	r := recordingRunner(t)
-	defer using(r)()
-	u := newUser(t, fmt.Sprintf("whs%d", time.Now().UnixNano()%1e6), true)
+	r := webhookRunner(t)
+	defer apitest.Use(r)()
+	u := apitest.NewUser(t, fmt.Sprintf("whs%d", time.Now().UnixNano()%1e6), true)
 	rc := newReceiver(t, nil)
 	hook, old := register(t, &u, rc.srv.URL)
-	rot := expect(t, call(t, &u, "POST", "/webhooks/"+hook+"/rotate-secret", nil), 200).json(t)
+	rot := apitest.Expect(t, apitest.Call(t, &u, "POST", "/webhooks/"+hook+"/rotate-secret", nil), 200).JSON(t)
 	fresh, _ := rot["secret"].(string)
 	if fresh == "" || fresh == old {
 		t.Fatalf("rotate: %v", rot)
 	}
-	createClaim(t, &u, false)
+	apitest.CreateClaim(t, &u, false)
 	got := rc.wait(t, 1, 30*time.Second)
 	if len(got) != 1 {
 		t.Fatal("no delivery")
@@ -142,7 +146,7 @@ func TestWebhookRotation(t *testing.T) {
 	if ok := verify(t, got[0], old, fresh); !ok[0] || !ok[1] || len(strings.Split(got[0].signature, " ")) != 2 {
 		t.Fatalf("signatures %q: old %v new %v", got[0].signature, ok[0], ok[1])
 	}
-	w := expect(t, call(t, &u, "GET", "/webhooks/"+hook, nil), 200).json(t)
+	w := apitest.Expect(t, apitest.Call(t, &u, "GET", "/webhooks/"+hook, nil), 200).JSON(t)
 	if _, shown := w["secret"]; shown {
 		t.Fatal("GET shows the secret")
 	}
@@ -150,16 +154,16 @@ func TestWebhookRotation(t *testing.T) {
 
 // A 410 answer disables the webhook: no more deliveries.
 func TestWebhookGoneDisables(t *testing.T) {
-	r := recordingRunner(t)
-	defer using(r)()
-	u := newUser(t, fmt.Sprintf("whg%d", time.Now().UnixNano()%1e6), true)
+	r := webhookRunner(t)
+	defer apitest.Use(r)()
+	u := apitest.NewUser(t, fmt.Sprintf("whg%d", time.Now().UnixNano()%1e6), true)
 	rc := newReceiver(t, func(int) int { return http.StatusGone })
 	hook, _ := register(t, &u, rc.srv.URL)
-	createClaim(t, &u, false)
+	apitest.CreateClaim(t, &u, false)
 	rc.wait(t, 1, 30*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		w := expect(t, call(t, &u, "GET", "/webhooks/"+hook, nil), 200).json(t)
+		w := apitest.Expect(t, apitest.Call(t, &u, "GET", "/webhooks/"+hook, nil), 200).JSON(t)
 		if w["enabled"] == false {
 			break
 		}
@@ -168,7 +172,7 @@ func TestWebhookGoneDisables(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	createClaim(t, &u, false)
+	apitest.CreateClaim(t, &u, false)
 	time.Sleep(3 * time.Second)
 	if n := len(rc.all()); n != 1 {
 		t.Fatalf("%d deliveries, want 1 (disabled after the 410)", n)
@@ -178,18 +182,18 @@ func TestWebhookGoneDisables(t *testing.T) {
 // Registration: IncentivesAdmin only, at most 10, another partner's 404,
 // and no URL that is not https or reaches a non-public address.
 func TestWebhookRegistrationRules(t *testing.T) {
-	r := recordingRunner(t)
-	defer using(r)()
+	r := webhookRunner(t)
+	defer apitest.Use(r)()
 	p := fmt.Sprintf("whx%d", time.Now().UnixNano()%1e6)
-	u, reader, other := newUser(t, p, true), newUser(t, p, false), newUser(t, p+"o", true)
-	expect(t, call(t, &reader, "GET", "/webhooks", nil), 403)
-	expect(t, call(t, &reader, "POST", "/webhooks", map[string]any{"url": "https://example.com/h"}), 403)
+	u, reader, other := apitest.NewUser(t, p, true), apitest.NewUser(t, p, false), apitest.NewUser(t, p+"o", true)
+	apitest.Expect(t, apitest.Call(t, &reader, "GET", "/webhooks", nil), 403)
+	apitest.Expect(t, apitest.Call(t, &reader, "POST", "/webhooks", map[string]any{"url": "https://example.com/h"}), 403)
 	for _, bad := range []string{"http://example.com/h", "https://10.0.0.1/h", "https://169.254.169.254/latest", "https://[::1]/h",
 		"https://[::ffff:10.1.2.3]/h", "https://[fd00::1]/h", "https://[fe80::1]/h", "https://192.168.1.1/", "https://100.64.0.1/",
 		"https://user:pw@example.com/", "ftp://example.com/", "http://10.0.0.1:8080/"} {
-		resp := expect(t, call(t, &u, "POST", "/webhooks", map[string]any{"url": bad}), 422)
-		if resp.code(t) != "invalid_input" {
-			t.Errorf("%s: %s", bad, resp.body)
+		resp := apitest.Expect(t, apitest.Call(t, &u, "POST", "/webhooks", map[string]any{"url": bad}), 422)
+		if resp.Code(t) != "invalid_input" {
+			t.Errorf("%s: %s", bad, resp.Body)
 		}
 	}
 	var ids []string
@@ -197,15 +201,15 @@ func TestWebhookRegistrationRules(t *testing.T) {
 		id, _ := register(t, &u, fmt.Sprintf("http://127.0.0.1:9/%d", i))
 		ids = append(ids, id)
 	}
-	expect(t, call(t, &u, "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/11"}), 422)
-	list := expect(t, call(t, &u, "GET", "/webhooks", nil), 200).json(t)
+	apitest.Expect(t, apitest.Call(t, &u, "POST", "/webhooks", map[string]any{"url": "http://127.0.0.1:9/11"}), 422)
+	list := apitest.Expect(t, apitest.Call(t, &u, "GET", "/webhooks", nil), 200).JSON(t)
 	if items := list["items"].([]any); len(items) != 10 || items[0].(map[string]any)["secret"] != nil {
 		t.Fatalf("list %v", list)
 	}
-	expect(t, call(t, &other, "GET", "/webhooks/"+ids[0], nil), 404)
-	expect(t, call(t, &other, "DELETE", "/webhooks/"+ids[0], nil), 404)
-	expect(t, call(t, &u, "DELETE", "/webhooks/"+ids[0], nil), 204)
-	expect(t, call(t, &u, "GET", "/webhooks/"+ids[0], nil), 404)
+	apitest.Expect(t, apitest.Call(t, &other, "GET", "/webhooks/"+ids[0], nil), 404)
+	apitest.Expect(t, apitest.Call(t, &other, "DELETE", "/webhooks/"+ids[0], nil), 404)
+	apitest.Expect(t, apitest.Call(t, &u, "DELETE", "/webhooks/"+ids[0], nil), 204)
+	apitest.Expect(t, apitest.Call(t, &u, "GET", "/webhooks/"+ids[0], nil), 404)
 	register(t, &u, "http://localhost:9/again") // room again
 }
 
@@ -218,25 +222,25 @@ var (
 // {id} is claimID on the claim routes and one of u's webhooks on the
 // webhook routes, {deliveryId} one of its deliveries (made for real: a
 // webhook to a local receiver, a claim whose event it receives).
-func routePath(t *testing.T, u *user, path, claimID string) string {
+func routePath(t *testing.T, u *apitest.User, path, claimID string) string {
 	t.Helper()
 	if !strings.HasPrefix(path, "/webhooks/") {
 		return pathWithID(t, u, path, claimID)
 	}
 	hookMu.Lock()
 	defer hookMu.Unlock()
-	p, ok := hookPath[u.partner]
+	p, ok := hookPath[u.Partner]
 	if !ok {
 		rc := newReceiver(t, nil)
 		rc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 		hook, _ := register(t, u, rc.srv.URL)
-		createClaim(t, u, false)
+		apitest.CreateClaim(t, u, false)
 		deadline := time.Now().Add(30 * time.Second)
 		for p == "" {
 			var log struct {
 				Items []struct{ ID string } `json:"items"`
 			}
-			_ = json.Unmarshal(expect(t, call(t, u, "GET", "/webhooks/"+hook+"/deliveries", nil), 200).body, &log)
+			_ = json.Unmarshal(apitest.Expect(t, apitest.Call(t, u, "GET", "/webhooks/"+hook+"/deliveries", nil), 200).Body, &log)
 			if len(log.Items) > 0 {
 				p = "/webhooks/" + hook + "/deliveries/" + log.Items[0].ID
 			} else if time.Now().After(deadline) {
@@ -245,7 +249,7 @@ func routePath(t *testing.T, u *user, path, claimID string) string {
 				time.Sleep(100 * time.Millisecond)
 			}
 		}
-		hookPath[u.partner] = p
+		hookPath[u.Partner] = p
 	}
 	parts := strings.Split(p, "/") // "", webhooks, <id>, deliveries, <deliveryId>
 	return strings.NewReplacer("{id}", parts[2], "{deliveryId}", parts[4]).Replace(path)

@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/awsclient"
 )
@@ -51,8 +52,8 @@ func dynamicsClaim(sub string) func(map[string]any) {
 // holding the whole product is not ended by one subscription's end.
 func TestSubscriptionEndedEndsItsHolderOnce(t *testing.T) {
 	stamp := time.Now().UnixNano() % 1e6
-	p1 := newUser(t, fmt.Sprintf("subholder-%d", stamp), true)
-	p2 := newUser(t, fmt.Sprintf("wholeholder-%d", stamp), true)
+	p1 := apitest.NewUser(t, fmt.Sprintf("subholder-%d", stamp), true)
+	p2 := apitest.NewUser(t, fmt.Sprintf("wholeholder-%d", stamp), true)
 	tenant, wholeTenant := afterTenant(), afterTenant()
 	sub := fmt.Sprintf("5ab5ab5a-0000-4000-8000-%012d", stamp)
 	held := approvedClaim(t, &p1, tenant, dynamicsClaim(sub))
@@ -61,7 +62,7 @@ func TestSubscriptionEndedEndsItsHolderOnce(t *testing.T) {
 	eventID := fmt.Sprintf("evt-%d", stamp)
 	subscriptionEnded(t, eventID, tenant, sub)
 	subscriptionEnded(t, eventID+"-other", wholeTenant, sub) // a subscription of the whole-product holder's tenant
-	c := waitStatus(t, &p1, held.id, "Ended")
+	c := apitest.WaitStatus(t, &p1, held.id, "Ended")
 	if c["statusReason"].(map[string]any)["code"] != "subscription_ended" {
 		t.Fatalf("ended: %v", c["statusReason"])
 	}
@@ -80,12 +81,12 @@ func TestSubscriptionEndedEndsItsHolderOnce(t *testing.T) {
 		t.Errorf("ends in the history: %v", ends)
 	}
 	awaitMails(t, held.partnerMail, `Claim "`+markupName+`": approved`, `Claim "`+markupName+`": ended`)
-	if w := expect(t, call(t, &p2, "GET", "/claims/"+whole.id, nil), 200).json(t); w["status"] != "Approved" {
+	if w := apitest.Expect(t, apitest.Call(t, &p2, "GET", "/claims/"+whole.id, nil), 200).JSON(t); w["status"] != "Approved" {
 		t.Errorf("the whole-product holder: %v", w["status"])
 	}
 	// The subscription is free: another partner's claim on it is approved.
 	next := approvedClaim(t, &p2, tenant, dynamicsClaim(sub))
-	if n := expect(t, call(t, &p2, "GET", "/claims/"+next.id, nil), 200).json(t); n["status"] != "Approved" {
+	if n := apitest.Expect(t, apitest.Call(t, &p2, "GET", "/claims/"+next.id, nil), 200).JSON(t); n["status"] != "Approved" {
 		t.Errorf("the next claim on the freed subscription: %v", n["status"])
 	}
 }

@@ -1,6 +1,7 @@
-package runner_test
+package e2e_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,11 +16,38 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpor-claims/claims/local/apitest"
+	"github.com/cpor-claims/claims/local/runner"
 	"github.com/cpor-claims/claims/shared/store"
 )
 
 // The webhook receiver and the Standard Webhooks verifier the webhook tests
 // and the journeys share.
+
+var (
+	hookOnce   sync.Once
+	hookRunner *runner.Runner
+	hookErr    error
+)
+
+// webhookRunner is a runner, started once for the webhook tests, whose
+// webhook retries come after 1 s instead of 5 s ... 10 h (a schedule
+// DeliverFunction honours only under stage local).
+func webhookRunner(t *testing.T) *runner.Runner {
+	t.Helper()
+	hookOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		hookRunner, hookErr = apitest.StartRunnerWith(ctx, "hooks", runner.Config{MaxInstances: 2,
+			FunctionEnv: map[string]map[string]string{
+				"DeliverFunction": {"WEBHOOK_RETRY_SCHEDULE": "1s,1s,1s,1s,1s,1s,1s"},
+			}})
+	})
+	if hookErr != nil {
+		t.Fatal(hookErr)
+	}
+	return hookRunner
+}
 
 // received is one POST a test receiver got, and when it got it.
 type received struct {
@@ -108,13 +136,13 @@ func verify(t *testing.T, r received, secrets ...string) []bool {
 	return signed
 }
 
-func register(t *testing.T, u *user, url string, statuses ...string) (id, secret string) {
+func register(t *testing.T, u *apitest.User, url string, statuses ...string) (id, secret string) {
 	t.Helper()
 	body := map[string]any{"url": url, "description": "test receiver"}
 	if statuses != nil {
 		body["statuses"] = statuses
 	}
-	w := expect(t, call(t, u, "POST", "/webhooks", body), 201).json(t)
+	w := apitest.Expect(t, apitest.Call(t, u, "POST", "/webhooks", body), 201).JSON(t)
 	if w["enabled"] != true || w["url"] != url {
 		t.Fatalf("webhook %v", w)
 	}
@@ -122,10 +150,10 @@ func register(t *testing.T, u *user, url string, statuses ...string) (id, secret
 }
 
 type payload struct {
-	Type      string          `json:"type"`
-	Timestamp string          `json:"timestamp"`
-	Data      statusEvent     `json:"data"`
-	Raw       json.RawMessage `json:"-"`
+	Type      string              `json:"type"`
+	Timestamp string              `json:"timestamp"`
+	Data      apitest.StatusEvent `json:"data"`
+	Raw       json.RawMessage     `json:"-"`
 }
 
 func decodePayload(t *testing.T, r received) payload {
@@ -143,23 +171,23 @@ func decodePayload(t *testing.T, r received) payload {
 // journeyHook is the webhook a journey registered for one partner, at a
 // receiver of its own.
 type journeyHook struct {
-	u      *user
+	u      *apitest.User
 	rc     *receiver
 	secret string
 }
 
 // hookFor registers a webhook for u's partner (every status) at a new
 // loopback receiver that answers 204.
-func hookFor(t *testing.T, u *user) journeyHook {
+func hookFor(t *testing.T, u *apitest.User) journeyHook {
 	t.Helper()
 	rc := newReceiver(t, nil)
-	_, secret := register(t, u, rc.srv.URL+"/journey/"+u.partner)
+	_, secret := register(t, u, rc.srv.URL+"/journey/"+u.Partner)
 	return journeyHook{u: u, rc: rc, secret: secret}
 }
 
 // statusChanges is a claim's history's status changes (fromStatus !=
 // toStatus), in order, as "from>to" (from is empty for created).
-func statusChanges(t *testing.T, u *user, id string) []string {
+func statusChanges(t *testing.T, u *apitest.User, id string) []string {
 	t.Helper()
 	var out []string
 	for _, e := range history(t, u, id) {
@@ -192,22 +220,22 @@ func checkWebhooks(t *testing.T, within time.Duration, claims map[string]journey
 	}
 	deadline := time.Now().Add(within)
 	for {
-		byClaim := map[string]map[string]statusEvent{} // claim -> webhook-id -> data
+		byClaim := map[string]map[string]apitest.StatusEvent{} // claim -> webhook-id -> data
 		for rc, h := range receivers {
 			for _, g := range rc.all() {
 				p := decodePayload(t, g) // also: webhook-id is the data's eventId
 				if !verify(t, g, h.secret)[0] {
-					t.Fatalf("delivery %s to %s's webhook does not verify with its secret (signature %q)", g.id, h.u.partner, g.signature)
+					t.Fatalf("delivery %s to %s's webhook does not verify with its secret (signature %q)", g.id, h.u.Partner, g.signature)
 				}
 				d := p.Data
-				if hh, ok := claims[d.ClaimID]; !ok || hh.rc != rc || d.PartnerID != h.u.partner {
-					t.Fatalf("%s's webhook got delivery %s for claim %s of partner %s, not one of its journey claims", h.u.partner, g.id, d.ClaimID, d.PartnerID)
+				if hh, ok := claims[d.ClaimID]; !ok || hh.rc != rc || d.PartnerID != h.u.Partner {
+					t.Fatalf("%s's webhook got delivery %s for claim %s of partner %s, not one of its journey claims", h.u.Partner, g.id, d.ClaimID, d.PartnerID)
 				}
 				if d.EventID != store.EventID(d.ClaimID, d.Version) {
 					t.Fatalf("delivery %s: eventId %q is not the history event's id of claim %s version %d", g.id, d.EventID, d.ClaimID, d.Version)
 				}
 				if byClaim[d.ClaimID] == nil {
-					byClaim[d.ClaimID] = map[string]statusEvent{}
+					byClaim[d.ClaimID] = map[string]apitest.StatusEvent{}
 				}
 				if prev, seen := byClaim[d.ClaimID][g.id]; seen && (prev.Version != d.Version || prev.ToStatus != d.ToStatus) {
 					t.Fatalf("webhook-id %s delivered twice with different data: %+v, %+v", g.id, prev, d)
@@ -223,11 +251,11 @@ func checkWebhooks(t *testing.T, within time.Duration, claims map[string]journey
 		}
 		if complete || time.Now().After(deadline) {
 			for id, w := range want {
-				evs := make([]statusEvent, 0, len(byClaim[id]))
+				evs := make([]apitest.StatusEvent, 0, len(byClaim[id]))
 				for _, d := range byClaim[id] {
 					evs = append(evs, d)
 				}
-				slices.SortFunc(evs, func(a, b statusEvent) int { return int(a.Version - b.Version) })
+				slices.SortFunc(evs, func(a, b apitest.StatusEvent) int { return int(a.Version - b.Version) })
 				var got []string
 				for _, d := range evs {
 					from := ""
@@ -238,7 +266,7 @@ func checkWebhooks(t *testing.T, within time.Duration, claims map[string]journey
 				}
 				if !slices.Equal(got, w) {
 					t.Errorf("claim %s (%s): signed webhook deliveries, de-duplicated, in version order:\n got %q\nwant %q (its history's status changes)",
-						id, claims[id].u.partner, got, w)
+						id, claims[id].u.Partner, got, w)
 				}
 			}
 			return

@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/awsclient"
 )
@@ -64,15 +65,15 @@ func snsEnvelope(topicARN, message string) string {
 func TestBouncedNoticeRejectsTheClaim(t *testing.T) {
 	ctx := context.Background()
 	cfg := testenv.AWSConfig(t)
-	u := newUser(t, "bounce-partner", true)
+	u := apitest.NewUser(t, "bounce-partner", true)
 	pending := func(partnerMail string) (id string, version int, to string) {
 		t.Helper()
-		body := draftBody(true)
+		body := apitest.DraftBody(true)
 		body["partnerContact"] = map[string]any{"name": "Pat", "email": partnerMail}
-		id = expect(t, call(t, &u, "POST", "/claims", body), 201).json(t)["id"].(string)
-		upload(t, &u, id, pdf)
-		expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
-		c := waitStatus(t, &u, id, "PendingCustomer")
+		id = apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims", body), 201).JSON(t)["id"].(string)
+		apitest.Upload(t, &u, id, apitest.PDF)
+		apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202)
+		c := apitest.WaitStatus(t, &u, id, "PendingCustomer")
 		return id, int(c["version"].(float64)), body["customerContact"].(map[string]any)["email"].(string)
 	}
 	stamp := time.Now().UnixNano() % 1e9
@@ -98,12 +99,12 @@ func TestBouncedNoticeRejectsTheClaim(t *testing.T) {
 		}
 	}
 	for _, c := range []struct{ id, partner, word string }{{bounced, bouncedMail, "bounced"}, {complained, complainedMail, "unwanted"}} {
-		got := waitStatus(t, &u, c.id, "Rejected")
+		got := apitest.WaitStatus(t, &u, c.id, "Rejected")
 		sr := got["statusReason"].(map[string]any)
 		if sr["code"] != "email_bounced" || !strings.Contains(sr["message"].(string), c.word) || got["optOutDeadline"] != nil {
 			t.Fatalf("claim %s: %v", c.id, got)
 		}
-		items := expect(t, call(t, &u, "GET", "/claims/"+c.id+"/history", nil), 200).json(t)["items"].([]any)
+		items := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+c.id+"/history", nil), 200).JSON(t)["items"].([]any)
 		last := items[len(items)-1].(map[string]any)
 		if last["action"] != "rejected" || last["fromStatus"] != "PendingCustomer" || last["actor"].(map[string]any)["type"] != "system" {
 			t.Fatalf("claim %s: last history event %v", c.id, last)
@@ -116,8 +117,8 @@ func TestBouncedNoticeRejectsTheClaim(t *testing.T) {
 	}
 	// The stale event's claim stays pending, once the queue is drained
 	// (every event handled and deleted).
-	waitFor(t, "the bounce queue drained", 30*time.Second, func() bool { return queueCounts(t, sq, queueURL) == [3]int{} })
-	if c := expect(t, call(t, &u, "GET", "/claims/"+stale, nil), 200).json(t); c["status"] != "PendingCustomer" {
+	apitest.WaitFor(t, "the bounce queue drained", 30*time.Second, func() bool { return apitest.QueueCounts(t, sq, queueURL) == [3]int{} })
+	if c := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+stale, nil), 200).JSON(t); c["status"] != "PendingCustomer" {
 		t.Fatalf("an event of an older notification changed the claim: %v", c["status"])
 	}
 }

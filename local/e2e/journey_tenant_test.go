@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/runner"
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/awsclient"
@@ -52,7 +53,7 @@ func ownRunner(t *testing.T, prefix string, params map[string]string) (*runner.R
 	defer cancel()
 	r, err := runner.Start(ctx, runner.Config{
 		Root: testenv.Root(), Addr: "127.0.0.1:0", Prefix: fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()%1e6),
-		MaxInstances: 2, ScheduleEvery: -1, RetryDelay: time.Second, Params: params, Log: logSink(),
+		MaxInstances: 2, ScheduleEvery: -1, RetryDelay: time.Second, Params: params, Log: apitest.LogSink(),
 	})
 	if err != nil {
 		t.Fatalf("runner: %v", err)
@@ -126,11 +127,9 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 	srv := httptest.NewServer(idp)
 	defer srv.Close()
 	r, db := ownRunner(t, "tenant", map[string]string{"TenantLookupEnabled": "true", "TenantLookupBaseUrl": srv.URL})
-	saved := base
-	base = r.URL()
-	defer func() { base = saved }()
+	defer apitest.Use(r)()
 
-	u := newUser(t, "tenant-fabrikam", true)
+	u := apitest.NewUser(t, "tenant-fabrikam", true)
 	sub := "user@tenant-fabrikam.example"
 	hook := hookFor(t, &u)
 	// claimFor's customer contact is at a domain of the claimed tenant
@@ -151,7 +150,7 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 			b["partnerContact"] = map[string]any{"name": markupContact, "email": partnerMail}
 			b["customerContact"] = map[string]any{"name": "Ana", "title": "CIO", "email": customerMail}
 		})
-		submitWith(t, &u, id, pdf)
+		submitWith(t, &u, id, apitest.PDF)
 		return id, partnerMail, customerMail
 	}
 	good, _, goodCustomer := claimFor("match", tid(1), matching)
@@ -164,7 +163,7 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 
 	steps := []string{"created >Draft partner", "evidence_added Draft>Draft partner", "submitted Draft>Submitted partner"}
 	for _, c := range []struct{ id, domain, partner string }{{wrong, other, wrongPartner}, {none, unknown, nonePartner}} {
-		got := waitStatus(t, &u, c.id, "Rejected")
+		got := apitest.WaitStatus(t, &u, c.id, "Rejected")
 		sr := got["statusReason"].(map[string]any)
 		if sr["code"] != "tenant_domain_mismatch" {
 			t.Fatalf("%s: reason %v, want tenant_domain_mismatch", c.domain, sr)
@@ -178,7 +177,7 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 	}
 	for _, c := range []struct{ id, partner, customer, domain string }{
 		{redirected, redirectedPartner, redirectedMail, partnerOwn}, {nowhere, nowherePartner, nowhereMail, "nowhere" + unknown}} {
-		got := waitStatus(t, &u, c.id, "Rejected")
+		got := apitest.WaitStatus(t, &u, c.id, "Rejected")
 		sr := got["statusReason"].(map[string]any)
 		if sr["code"] != "contact_not_in_tenant" || !strings.Contains(sr["message"].(string), c.domain) {
 			t.Fatalf("contact at %s: reason %v, want contact_not_in_tenant naming the domain", c.domain, sr)
@@ -193,7 +192,7 @@ func TestJourneyWithTenantCheck(t *testing.T) {
 			t.Fatalf("the contact outside the tenant (%s) got %d emails", c.customer, n)
 		}
 	}
-	if got := waitStatus(t, &u, good, "PendingCustomer"); got["statusReason"] != nil || got["optOutDeadline"] == nil {
+	if got := apitest.WaitStatus(t, &u, good, "PendingCustomer"); got["statusReason"] != nil || got["optOutDeadline"] == nil {
 		t.Fatalf("matching domain: %v", got)
 	}
 	if idp.lookups(matching) < 1 {

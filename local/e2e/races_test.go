@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"bytes"
@@ -11,41 +11,37 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cpor-claims/claims/local/apitest"
 	"github.com/cpor-claims/claims/local/runner"
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/store"
 )
 
-// onRunner points the package's helpers (call, waitStatus...) at another
+// onRunner points the helpers (apitest.Call, WaitStatus...) at another
 // runner for the rest of the test.
 func onRunner(t *testing.T, r *runner.Runner) {
 	t.Helper()
-	saved := base
-	base = r.URL()
-	t.Cleanup(func() { base = saved })
+	t.Cleanup(apitest.Use(r))
 }
 
 // post sends a JSON request without failing the test, for goroutines.
-func post(u *user, path string, body any) (int, []byte, error) {
+func post(u *apitest.User, path string, body any) (int, []byte, error) {
 	b, _ := json.Marshal(body)
-	req, err := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(b))
+	req, err := http.NewRequest(http.MethodPost, apitest.Base+path, bytes.NewReader(b))
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if u != nil {
-		req.Header.Set("Authorization", "Bearer "+u.token)
+		req.Header.Set("Authorization", "Bearer "+u.Token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -56,10 +52,10 @@ func post(u *user, path string, body any) (int, []byte, error) {
 	return resp.StatusCode, out, err
 }
 
-func historyActions(t *testing.T, u *user, id string) []string {
+func historyActions(t *testing.T, u *apitest.User, id string) []string {
 	t.Helper()
 	var actions []string
-	for _, e := range expect(t, call(t, u, "GET", "/claims/"+id+"/history", nil), 200).json(t)["items"].([]any) {
+	for _, e := range apitest.Expect(t, apitest.Call(t, u, "GET", "/claims/"+id+"/history", nil), 200).JSON(t)["items"].([]any) {
 		actions = append(actions, e.(map[string]any)["action"].(string))
 	}
 	return actions
@@ -73,7 +69,7 @@ func historyActions(t *testing.T, u *user, id string) []string {
 func TestFiftyPartnersRaceForOneWorkload(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	r, err := startRunner(ctx, "race", nil)
+	r, err := apitest.StartRunner(ctx, "race", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,15 +78,15 @@ func TestFiftyPartnersRaceForOneWorkload(t *testing.T) {
 
 	const n = 50
 	tenant := fmt.Sprintf("5%07d-0000-4000-8000-%012d", os.Getpid()%1e7, time.Now().UnixNano()%1e12)
-	users := make([]user, n)
+	users := make([]apitest.User, n)
 	ids := make([]string, n)
 	for i := range n {
-		users[i] = newUser(t, fmt.Sprintf("race-partner-%02d", i), true)
-		body := draftBody(true)
+		users[i] = apitest.NewUser(t, fmt.Sprintf("race-partner-%02d", i), true)
+		body := apitest.DraftBody(true)
 		body["customer"].(map[string]any)["tenantId"] = tenant
-		registerBody(t, body)
-		ids[i] = expect(t, call(t, &users[i], "POST", "/claims", body), 201).json(t)["id"].(string)
-		upload(t, &users[i], ids[i], pdf)
+		apitest.RegisterBody(t, body)
+		ids[i] = apitest.Expect(t, apitest.Call(t, &users[i], "POST", "/claims", body), 201).JSON(t)["id"].(string)
+		apitest.Upload(t, &users[i], ids[i], apitest.PDF)
 	}
 	var wg sync.WaitGroup
 	statuses := make([]int, n)
@@ -111,7 +107,7 @@ func TestFiftyPartnersRaceForOneWorkload(t *testing.T) {
 	}
 	var latest time.Time
 	for i := range n {
-		c := waitStatus(t, &users[i], ids[i], "PendingCustomer")
+		c := apitest.WaitStatus(t, &users[i], ids[i], "PendingCustomer")
 		dl, err := time.Parse(time.RFC3339, c["optOutDeadline"].(string))
 		if err != nil {
 			t.Fatal(err)
@@ -143,7 +139,7 @@ func TestFiftyPartnersRaceForOneWorkload(t *testing.T) {
 	}
 	winner := -1
 	for i := range n {
-		c := expect(t, call(t, &users[i], "GET", "/claims/"+ids[i], nil), 200).json(t)
+		c := apitest.Expect(t, apitest.Call(t, &users[i], "GET", "/claims/"+ids[i], nil), 200).JSON(t)
 		got := historyActions(t, &users[i], ids[i])
 		switch c["status"] {
 		case "Approved":
@@ -168,7 +164,7 @@ func TestFiftyPartnersRaceForOneWorkload(t *testing.T) {
 	}
 	st := store.New(awsclient.DynamoDB(testenv.AWSConfig(t)), r.Resources().TableName)
 	units, err := st.Units(ctx, tenant, "teams")
-	if err != nil || len(units) != 1 || units[0].ClaimID != ids[winner] || units[0].PartnerID != users[winner].partner {
+	if err != nil || len(units) != 1 || units[0].ClaimID != ids[winner] || units[0].PartnerID != users[winner].Partner {
 		t.Fatalf("units %+v %v, want the workload held by claim %s", units, err, ids[winner])
 	}
 }
@@ -237,28 +233,9 @@ func (g *sesGate) wait(r *http.Request) {
 // the function's process, as Lambda ends a sandbox), found by its binary.
 func killFunction(t *testing.T, r *runner.Runner, id string) {
 	t.Helper()
-	if killFunctionQuiet(r, id) == 0 {
+	if apitest.KillInstances(r, id) == 0 {
 		t.Fatalf("no running %s (%s) to kill", id, r.Binary(id))
 	}
-}
-
-// killFunctionQuiet kills every running instance of a function and says
-// how many processes it killed.
-func killFunctionQuiet(r *runner.Runner, id string) int {
-	bin := r.Binary(id)
-	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
-	killed := 0
-	for _, exe := range procs {
-		if target, err := os.Readlink(exe); err != nil || target != bin {
-			continue
-		}
-		pid, _ := strconv.Atoi(strings.Split(exe, "/")[2])
-		if pgid, err := syscall.Getpgid(pid); err == nil {
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			killed++
-		}
-	}
-	return killed
 }
 
 func sqsEvent(messageID, claimID string, version float64) map[string]any {
@@ -267,20 +244,6 @@ func sqsEvent(messageID, claimID string, version float64) map[string]any {
 		"messageId": messageID, "receiptHandle": "rh-" + messageID, "body": string(body), "eventSource": "aws:sqs",
 		"attributes": map[string]any{"ApproximateReceiveCount": "1"},
 	}}}
-}
-
-func emailsTo(t *testing.T, addr string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, e := range expect(t, call(t, nil, "GET", "/_local/emails", nil), 200).json(t)["items"].([]any) {
-		m := e.(map[string]any)
-		for _, to := range m["to"].([]any) {
-			if to == addr {
-				out = append(out, m)
-			}
-		}
-	}
-	return out
 }
 
 var optOutLink = regexp.MustCompile(`/opt-out/([A-Za-z0-9_-]{20,})`)
@@ -294,7 +257,7 @@ func TestRedeliveredJobAndKilledWorker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	gate := newSESGate(t)
-	r, err := startRunner(ctx, "kill", map[string]map[string]string{
+	r, err := apitest.StartRunner(ctx, "kill", map[string]map[string]string{
 		// No job reaches the queue: the test delivers them itself.
 		"SubmitFunction": {"QUEUE_URL": rt.Resources().QueueURL + "-does-not-exist"},
 		// A retry may notify again once the first email can no longer be
@@ -307,18 +270,18 @@ func TestRedeliveredJobAndKilledWorker(t *testing.T) {
 	defer r.Close()
 	onRunner(t, r)
 	gate.to(t, os.Getenv("AWS_ENDPOINT_URL")) // the runner's stack (it exported its endpoints)
-	u := newUser(t, "kill-partner", true)
+	u := apitest.NewUser(t, "kill-partner", true)
 	newSubmitted := func() (string, float64, string) {
-		body := draftBody(true)
-		id := expect(t, call(t, &u, "POST", "/claims", body), 201).json(t)["id"].(string)
-		upload(t, &u, id, pdf)
-		c := expect(t, call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202).json(t)
+		body := apitest.DraftBody(true)
+		id := apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims", body), 201).JSON(t)["id"].(string)
+		apitest.Upload(t, &u, id, apitest.PDF)
+		c := apitest.Expect(t, apitest.Call(t, &u, "POST", "/claims/"+id+"/submit", nil), 202).JSON(t)
 		return id, c["version"].(float64), body["customerContact"].(map[string]any)["email"].(string)
 	}
 	deliver := func(t *testing.T, id string, version float64) {
 		t.Helper()
 		time.Sleep(1100 * time.Millisecond) // past RESEND_AFTER
-		out := invoke(t, r.URL(), "ValidateFunction", sqsEvent("m-"+id, id, version))
+		out := apitest.Invoke(t, r.URL(), "ValidateFunction", sqsEvent("m-"+id, id, version))
 		if failed, _ := out["batchItemFailures"].([]any); len(failed) != 0 {
 			t.Fatalf("delivery failed: %v", out)
 		}
@@ -356,11 +319,11 @@ func TestRedeliveredJobAndKilledWorker(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		waitStatus(t, &u, id, "PendingCustomer")
+		apitest.WaitStatus(t, &u, id, "PendingCustomer")
 		if got := strings.Join(historyActions(t, &u, id), ","); got != "created,evidence_added,submitted,customer_notified" {
 			t.Fatalf("history %s, want one transition", got)
 		}
-		if n := len(emailsTo(t, to)); n != 1 {
+		if n := len(apitest.EmailsTo(t, to)); n != 1 {
 			t.Fatalf("%d emails to the customer %s, want 1", n, to)
 		}
 	})
@@ -368,16 +331,16 @@ func TestRedeliveredJobAndKilledWorker(t *testing.T) {
 	t.Run("killed before SES has the email", func(t *testing.T) {
 		id, version, to := newSubmitted()
 		killAtGate(t, "hold", id, version)
-		if c := expect(t, call(t, &u, "GET", "/claims/"+id, nil), 200).json(t); c["status"] != "PendingCustomer" || c["customerNotifiedAt"] != nil {
+		if c := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+id, nil), 200).JSON(t); c["status"] != "PendingCustomer" || c["customerNotifiedAt"] != nil {
 			t.Fatalf("after the kill: %v, notified %v; want PendingCustomer with the email not confirmed", c["status"], c["customerNotifiedAt"])
 		}
 		gate.mode.Store("pass")
 		deliver(t, id, version) // SQS delivers the job again
-		mails := emailsTo(t, to)
+		mails := apitest.EmailsTo(t, to)
 		if len(mails) != 1 {
 			t.Fatalf("%d emails, want exactly 1", len(mails))
 		}
-		c := expect(t, call(t, &u, "GET", "/claims/"+id, nil), 200).json(t)
+		c := apitest.Expect(t, apitest.Call(t, &u, "GET", "/claims/"+id, nil), 200).JSON(t)
 		if c["customerNotifiedAt"] == nil {
 			t.Fatal("the email is not marked sent")
 		}
@@ -385,7 +348,7 @@ func TestRedeliveredJobAndKilledWorker(t *testing.T) {
 		if link == nil {
 			t.Fatalf("no link in %s", mails[0]["text"])
 		}
-		expect(t, call(t, nil, "GET", "/opt-out/"+link[1], nil), 200)
+		apitest.Expect(t, apitest.Call(t, nil, "GET", "/opt-out/"+link[1], nil), 200)
 		if got := strings.Join(historyActions(t, &u, id), ","); got != "created,evidence_added,submitted,customer_notified,customer_notified" {
 			t.Fatalf("history %s: the transition and its renewed link", got)
 		}
@@ -396,7 +359,7 @@ func TestRedeliveredJobAndKilledWorker(t *testing.T) {
 		killAtGate(t, "swallow", id, version)
 		gate.mode.Store("pass")
 		deliver(t, id, version)
-		mails := emailsTo(t, to)
+		mails := apitest.EmailsTo(t, to)
 		if len(mails) != 2 {
 			t.Fatalf("%d emails, want 2 (the documented window)", len(mails))
 		}
@@ -404,7 +367,7 @@ func TestRedeliveredJobAndKilledWorker(t *testing.T) {
 		if first == nil || second == nil || first[1] == second[1] {
 			t.Fatalf("links %v %v: want two different links", first, second)
 		}
-		expect(t, call(t, nil, "GET", "/opt-out/"+first[1], nil), 410) // superseded
-		expect(t, call(t, nil, "GET", "/opt-out/"+second[1], nil), 200)
+		apitest.Expect(t, apitest.Call(t, nil, "GET", "/opt-out/"+first[1], nil), 410) // superseded
+		apitest.Expect(t, apitest.Call(t, nil, "GET", "/opt-out/"+second[1], nil), 200)
 	})
 }

@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"fmt"
@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpor-claims/claims/local/apitest"
 )
 
 // held lists every unit u's partner holds (following nextCursor) as
 // "tenant product subscription claim".
-func held(t *testing.T, u *user, query string) []string {
+func held(t *testing.T, u *apitest.User, query string) []string {
 	t.Helper()
 	var out []string
 	cursor := ""
@@ -19,7 +21,7 @@ func held(t *testing.T, u *user, query string) []string {
 		if cursor != "" {
 			q += "&cursor=" + cursor
 		}
-		page := expect(t, call(t, u, "GET", q, nil), 200).json(t)
+		page := apitest.Expect(t, apitest.Call(t, u, "GET", q, nil), 200).JSON(t)
 		for _, it := range page["items"].([]any) {
 			m := it.(map[string]any)
 			sub, _ := m["subscriptionId"].(string)
@@ -47,9 +49,9 @@ func held(t *testing.T, u *user, query string) []string {
 // another partner sees none of it; an ended association's units are gone.
 func TestAssociationsRegistry(t *testing.T) {
 	stamp := time.Now().UnixNano() % 1e6
-	p1 := newUser(t, fmt.Sprintf("holder-%d", stamp), true)
-	reader := newUser(t, p1.partner, false)
-	p2 := newUser(t, fmt.Sprintf("stranger-%d", stamp), true)
+	p1 := apitest.NewUser(t, fmt.Sprintf("holder-%d", stamp), true)
+	reader := apitest.NewUser(t, p1.Partner, false)
+	p2 := apitest.NewUser(t, fmt.Sprintf("stranger-%d", stamp), true)
 	t1, t2 := afterTenant(), afterTenant()
 	sub := fmt.Sprintf("5ab5ab5a-1111-4000-8000-%012d", stamp)
 	a := approvedClaim(t, &p1, t1, func(b map[string]any) {
@@ -78,16 +80,16 @@ func TestAssociationsRegistry(t *testing.T) {
 	if got := held(t, &p2, ""); len(got) != 0 {
 		t.Errorf("another partner sees %q", got)
 	}
-	page := expect(t, call(t, &p1, "GET", "/associations?limit=1", nil), 200).json(t)
+	page := apitest.Expect(t, apitest.Call(t, &p1, "GET", "/associations?limit=1", nil), 200).JSON(t)
 	cursor := page["nextCursor"].(string)
 	for _, q := range []string{"limit=0", "limit=101", "tenantId=x", "productId=nope", "status=Approved", "cursor=abc",
 		"cursor=" + cursor + "&productId=teams", "cursor=" + cursor[:len(cursor)-2] + "xx"} {
-		if r := call(t, &p1, "GET", "/associations?"+q, nil); r.status != 400 || r.code(t) != "invalid_input" {
-			t.Errorf("%s: %d %s", q, r.status, r.body)
+		if r := apitest.Call(t, &p1, "GET", "/associations?"+q, nil); r.Status != 400 || r.Code(t) != "invalid_input" {
+			t.Errorf("%s: %d %s", q, r.Status, r.Body)
 		}
 	}
-	if r := call(t, &p2, "GET", "/associations?cursor="+cursor, nil); r.status != 400 {
-		t.Errorf("another partner's cursor: %d %s", r.status, r.body)
+	if r := apitest.Call(t, &p2, "GET", "/associations?cursor="+cursor, nil); r.Status != 400 {
+		t.Errorf("another partner's cursor: %d %s", r.Status, r.Body)
 	}
 
 	// The same rows as CSV, paged by Link.
@@ -105,7 +107,7 @@ func TestAssociationsRegistry(t *testing.T) {
 	}
 
 	// Ended: its units are no longer listed.
-	expect(t, call(t, &p1, "POST", "/claims/"+a.id+"/disassociate", map[string]any{"reason": "Moved on."}), 200)
+	apitest.Expect(t, apitest.Call(t, &p1, "POST", "/claims/"+a.id+"/disassociate", map[string]any{"reason": "Moved on."}), 200)
 	if got := held(t, &p1, ""); len(got) != 1 || got[0] != want[2] {
 		t.Errorf("after the end: %q", got)
 	}

@@ -1,4 +1,4 @@
-package runner_test
+package e2e_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/cpor-claims/claims/local/apitest"
 )
 
 type email struct {
@@ -31,8 +33,8 @@ func mailsTo(t *testing.T, addr string) []email {
 	var out struct {
 		Items []email `json:"items"`
 	}
-	r := expect(t, call(t, nil, "GET", "/_local/emails", nil), 200)
-	if err := json.Unmarshal(r.body, &out); err != nil {
+	r := apitest.Expect(t, apitest.Call(t, nil, "GET", "/_local/emails", nil), 200)
+	if err := json.Unmarshal(r.Body, &out); err != nil {
 		t.Fatal(err)
 	}
 	var mine []email
@@ -127,12 +129,12 @@ type event struct {
 // history reads a claim's history and checks that its times are RFC 3339
 // UTC instants in order (parsed: RFC3339Nano text has a variable width and
 // does not sort as text).
-func history(t *testing.T, u *user, id string) []event {
+func history(t *testing.T, u *apitest.User, id string) []event {
 	t.Helper()
 	var out struct {
 		Items []event `json:"items"`
 	}
-	if err := json.Unmarshal(expect(t, call(t, u, "GET", "/claims/"+id+"/history", nil), 200).body, &out); err != nil {
+	if err := json.Unmarshal(apitest.Expect(t, apitest.Call(t, u, "GET", "/claims/"+id+"/history", nil), 200).Body, &out); err != nil {
 		t.Fatal(err)
 	}
 	var last time.Time
@@ -150,7 +152,7 @@ func history(t *testing.T, u *user, id string) []event {
 }
 
 // historyOf is a claim's history as "action:actorType,...", in order.
-func historyOf(t *testing.T, u *user, id string) string {
+func historyOf(t *testing.T, u *apitest.User, id string) string {
 	t.Helper()
 	var parts []string
 	for _, e := range history(t, u, id) {
@@ -162,7 +164,7 @@ func historyOf(t *testing.T, u *user, id string) string {
 // wantHistory checks a claim's whole history, in order: each step as
 // "action from>to actorType" (from is empty for created). A partner's
 // steps must name the user who took them.
-func wantHistory(t *testing.T, u *user, id, sub string, steps ...string) {
+func wantHistory(t *testing.T, u *apitest.User, id, sub string, steps ...string) {
 	t.Helper()
 	evs := history(t, u, id)
 	var got []string
@@ -177,18 +179,18 @@ func wantHistory(t *testing.T, u *user, id, sub string, steps ...string) {
 	}
 }
 
-func withBody(t *testing.T, u *user, mutate func(map[string]any)) string {
+func withBody(t *testing.T, u *apitest.User, mutate func(map[string]any)) string {
 	t.Helper()
-	b := draftBody(true)
+	b := apitest.DraftBody(true)
 	mutate(b)
-	registerBody(t, b)
-	return expect(t, call(t, u, "POST", "/claims", b), 201).json(t)["id"].(string)
+	apitest.RegisterBody(t, b)
+	return apitest.Expect(t, apitest.Call(t, u, "POST", "/claims", b), 201).JSON(t)["id"].(string)
 }
 
-func submitWith(t *testing.T, u *user, id string, content []byte) {
+func submitWith(t *testing.T, u *apitest.User, id string, content []byte) {
 	t.Helper()
-	upload(t, u, id, content)
-	expect(t, call(t, u, "POST", "/claims/"+id+"/submit", nil), 202)
+	apitest.Upload(t, u, id, content)
+	apitest.Expect(t, apitest.Call(t, u, "POST", "/claims/"+id+"/submit", nil), 202)
 }
 
 // Partner-typed text with markup: stored as text, escaped in every HTML
@@ -228,8 +230,8 @@ func partnerMail(t *testing.T, what string, m email, to string, must ...string) 
 // and in order, every partner notice read back from SES, and every status
 // change received as a signed webhook by its partner.
 func TestJourney(t *testing.T) {
-	p1 := newUser(t, "journey-fabrikam", true)
-	p2 := newUser(t, "journey-northwind", true)
+	p1 := apitest.NewUser(t, "journey-fabrikam", true)
+	p2 := apitest.NewUser(t, "journey-northwind", true)
 	sub1, sub2 := "user@journey-fabrikam.example", "user@journey-northwind.example"
 	// Each partner has a webhook at a receiver of its own (issue 14): at
 	// the end, every status change of its claims must have reached it, signed.
@@ -254,13 +256,13 @@ func TestJourney(t *testing.T) {
 		mailA = contact(b, "a")
 		b["customer"] = map[string]any{"tenantId": tenant(1), "domain": "alpha.onmicrosoft.com", "name": "Alpha <Ltd>"}
 	})
-	submitWith(t, &p1, optedOut, pdf)
+	submitWith(t, &p1, optedOut, apitest.PDF)
 	// B and C: two partners, one workload, one tenant.
 	shared := map[string]any{"tenantId": tenant(2), "domain": "beta.onmicrosoft.com"}
 	first := withBody(t, &p1, func(b map[string]any) { mailB = contact(b, "b"); b["customer"] = shared })
 	second := withBody(t, &p2, func(b map[string]any) { mailC = contact(b, "c"); b["customer"] = shared })
-	submitWith(t, &p1, first, pdf)
-	submitWith(t, &p2, second, pdf)
+	submitWith(t, &p1, first, apitest.PDF)
+	submitWith(t, &p2, second, apitest.PDF)
 	// D: unreadable evidence, then answered. E: unreadable and never answered.
 	answered := withBody(t, &p2, func(b map[string]any) {
 		mailD = contact(b, "d")
@@ -274,7 +276,7 @@ func TestJourney(t *testing.T) {
 	submitWith(t, &p2, answered, notPDF)
 	submitWith(t, &p2, ignored, notPDF)
 
-	c := waitStatus(t, &p1, optedOut, "PendingCustomer")
+	c := apitest.WaitStatus(t, &p1, optedOut, "PendingCustomer")
 	addr := c["customerContact"].(map[string]any)["email"].(string)
 	link := customerLink(t, addr)
 	notice := mailsTo(t, addr)[0]
@@ -316,14 +318,14 @@ func TestJourney(t *testing.T) {
 	if partner != "journey-fabrikam <Partners>" || !strings.Contains(products, "Microsoft Teams") || !strings.Contains(confirmation, "opted out") {
 		t.Fatalf("page showed partner %q products %q confirmation %q", partner, products, confirmation)
 	}
-	waitStatus(t, &p1, optedOut, "OptedOut")
+	apitest.WaitStatus(t, &p1, optedOut, "OptedOut")
 
 	// D and E need information; D is answered with a real PDF.
-	d := waitStatus(t, &p2, answered, "NeedsInfo")
+	d := apitest.WaitStatus(t, &p2, answered, "NeedsInfo")
 	if d["statusReason"].(map[string]any)["code"] != "evidence_invalid" || d["respondBy"] == nil {
 		t.Fatalf("needs info: %v", d)
 	}
-	e := waitStatus(t, &p2, ignored, "NeedsInfo")
+	e := apitest.WaitStatus(t, &p2, ignored, "NeedsInfo")
 	respondBy := map[string]string{}
 	for id, cl := range map[string]map[string]any{answered: d, ignored: e} {
 		at, err := time.Parse(time.RFC3339, cl["respondBy"].(string))
@@ -336,15 +338,15 @@ func TestJourney(t *testing.T) {
 		respondBy[id] = "the end of " + at.In(la).Add(-time.Nanosecond).Format("Monday 2 January 2006") +
 			", Pacific time (" + at.UTC().Format("Monday 2 January 2006 15:04") + " UTC)"
 	}
-	upload(t, &p2, answered, pdf)
+	apitest.Upload(t, &p2, answered, apitest.PDF)
 	// The first, unreadable file stays on record; the answer adds a good one.
-	expect(t, call(t, &p2, "POST", "/claims/"+answered+"/respond", map[string]any{"comment": "Signed SOW attached.\nThanks."}), 202)
-	waitStatus(t, &p1, first, "PendingCustomer")
-	waitStatus(t, &p2, second, "PendingCustomer")
+	apitest.Expect(t, apitest.Call(t, &p2, "POST", "/claims/"+answered+"/respond", map[string]any{"comment": "Signed SOW attached.\nThanks."}), 202)
+	apitest.WaitStatus(t, &p1, first, "PendingCustomer")
+	apitest.WaitStatus(t, &p2, second, "PendingCustomer")
 
 	// D is judged again: its new file is readable, the first one is
 	// recorded as unreadable, and the customer is notified.
-	dd := waitStatus(t, &p2, answered, "PendingCustomer")
+	dd := apitest.WaitStatus(t, &p2, answered, "PendingCustomer")
 	if dd["optOutDeadline"] == nil {
 		t.Fatalf("answered: %v", dd)
 	}
@@ -354,12 +356,12 @@ func TestJourney(t *testing.T) {
 	waitNotified(t, &p1, first)
 	waitNotified(t, &p2, second)
 	waitNotified(t, &p2, answered)
-	res := invoke(t, base, "FinalizeFunction", scheduled(time.Now().Add(40*24*time.Hour)))
+	res := apitest.Invoke(t, apitest.Base, "FinalizeFunction", scheduled(time.Now().Add(40*24*time.Hour)))
 	if res["approved"].(float64) < 2 || res["rejected"].(float64) < 2 {
 		t.Fatalf("finalize: %v", res)
 	}
-	b := expect(t, call(t, &p1, "GET", "/claims/"+first, nil), 200).json(t)
-	cc := expect(t, call(t, &p2, "GET", "/claims/"+second, nil), 200).json(t)
+	b := apitest.Expect(t, apitest.Call(t, &p1, "GET", "/claims/"+first, nil), 200).JSON(t)
+	cc := apitest.Expect(t, apitest.Call(t, &p2, "GET", "/claims/"+second, nil), 200).JSON(t)
 	if statuses := b["status"].(string) + "/" + cc["status"].(string); statuses != "Approved/Rejected" && statuses != "Rejected/Approved" {
 		t.Fatalf("competitors: %s", statuses)
 	}
@@ -372,11 +374,11 @@ func TestJourney(t *testing.T) {
 	if loser["statusReason"].(map[string]any)["code"] != "conflict" {
 		t.Fatalf("loser's reason %v", loser["statusReason"])
 	}
-	ee := expect(t, call(t, &p2, "GET", "/claims/"+ignored, nil), 200).json(t)
+	ee := apitest.Expect(t, apitest.Call(t, &p2, "GET", "/claims/"+ignored, nil), 200).JSON(t)
 	if ee["status"] != "Rejected" || ee["statusReason"].(map[string]any)["code"] != "no_response" {
 		t.Fatalf("unanswered: %v %v", ee["status"], ee["statusReason"])
 	}
-	if d := expect(t, call(t, &p2, "GET", "/claims/"+answered, nil), 200).json(t); d["status"] != "Approved" {
+	if d := apitest.Expect(t, apitest.Call(t, &p2, "GET", "/claims/"+answered, nil), 200).JSON(t); d["status"] != "Approved" {
 		t.Errorf("answered: %v", d["status"])
 	}
 
@@ -393,16 +395,16 @@ func TestJourney(t *testing.T) {
 
 	// A rejection (not an opt-out) may be disputed within 30 days: with a
 	// readable proof added, it goes back through validation.
-	upload(t, &p2, ignored, pdf)
-	dc := expect(t, call(t, &p2, "POST", "/claims/"+ignored+"/dispute", map[string]any{"reason": "We were on leave; signed SOW attached."}), 202).json(t)
+	apitest.Upload(t, &p2, ignored, apitest.PDF)
+	dc := apitest.Expect(t, apitest.Call(t, &p2, "POST", "/claims/"+ignored+"/dispute", map[string]any{"reason": "We were on leave; signed SOW attached."}), 202).JSON(t)
 	if dc["status"] != "Submitted" || dc["statusReason"] != nil {
 		t.Fatalf("dispute: %v", dc)
 	}
-	waitStatus(t, &p2, ignored, "PendingCustomer")
+	apitest.WaitStatus(t, &p2, ignored, "PendingCustomer")
 	wantHistory(t, &p2, ignored, sub2, append(ignoredSteps, "evidence_added Rejected>Rejected partner",
 		"disputed Rejected>Submitted partner", notified)...)
-	if r := call(t, &p1, "POST", "/claims/"+optedOut+"/dispute", map[string]any{"reason": "x"}); r.status != 409 || r.code(t) != "invalid_transition" {
-		t.Fatalf("dispute of an opt-out: %d %s", r.status, r.body)
+	if r := apitest.Call(t, &p1, "POST", "/claims/"+optedOut+"/dispute", map[string]any{"reason": "x"}); r.Status != 409 || r.Code(t) != "invalid_transition" {
+		t.Fatalf("dispute of an opt-out: %d %s", r.Status, r.Body)
 	}
 
 	// The partner notices, read back from SES: each contact got exactly its
@@ -429,7 +431,7 @@ func TestJourney(t *testing.T) {
 	// approved by the next run; its registry read back as CSV; then its
 	// partner disassociates; and a subscription ends.
 	shared2 := "&tenantId=" + tenant(2)
-	if rows := expect(t, call(t, wp, "GET", "/associations?limit=100"+shared2, nil), 200).json(t)["items"].([]any); len(rows) != 1 || rows[0].(map[string]any)["claimId"] != winner {
+	if rows := apitest.Expect(t, apitest.Call(t, wp, "GET", "/associations?limit=100"+shared2, nil), 200).JSON(t)["items"].([]any); len(rows) != 1 || rows[0].(map[string]any)["claimId"] != winner {
 		t.Fatalf("the winner's registry: %v", rows)
 	}
 	wcust := fmt.Sprintf("ana@%s%d.contoso.example", map[bool]string{true: "b", false: "c"}[winner == first], stamp)
@@ -443,20 +445,20 @@ func TestJourney(t *testing.T) {
 		t.Fatalf("decline: %d", code)
 	}
 	dtab.checkRendered(t, "the decline confirmation", "#confirmation")
-	if w := waitStatus(t, wp, winner, "Ended"); w["statusReason"].(map[string]any)["code"] != "customer_declined" {
+	if w := apitest.WaitStatus(t, wp, winner, "Ended"); w["statusReason"].(map[string]any)["code"] != "customer_declined" {
 		t.Fatalf("declined: %v", w["statusReason"])
 	}
-	if rows := expect(t, call(t, wp, "GET", "/associations?limit=100"+shared2, nil), 200).json(t)["items"].([]any); len(rows) != 0 {
+	if rows := apitest.Expect(t, apitest.Call(t, wp, "GET", "/associations?limit=100"+shared2, nil), 200).JSON(t)["items"].([]any); len(rows) != 0 {
 		t.Fatalf("a declined unit is still listed: %v", rows)
 	}
-	upload(t, lp, loserID, pdf)
-	expect(t, call(t, lp, "POST", "/claims/"+loserID+"/dispute", map[string]any{"reason": "The customer ended the other association."}), 202)
+	apitest.Upload(t, lp, loserID, apitest.PDF)
+	apitest.Expect(t, apitest.Call(t, lp, "POST", "/claims/"+loserID+"/dispute", map[string]any{"reason": "The customer ended the other association."}), 202)
 	approveNow(t, lp, afterClaim{id: loserID})
 	_, rows, _ := readCSV(t, lp, "/associations?limit=2"+shared2)
 	if len(rows) != 1 || rows[0]["claimId"] != loserID || rows[0]["productId"] != "teams" || rows[0]["subscriptionId"] != "" {
 		t.Fatalf("the new holder's CSV: %v", rows)
 	}
-	if c := expect(t, call(t, lp, "POST", "/claims/"+loserID+"/disassociate", map[string]any{"reason": "Engagement over."}), 200).json(t); c["status"] != "Ended" {
+	if c := apitest.Expect(t, apitest.Call(t, lp, "POST", "/claims/"+loserID+"/disassociate", map[string]any{"reason": "Engagement over."}), 200).JSON(t); c["status"] != "Ended" {
 		t.Fatalf("disassociate: %v", c["status"])
 	}
 	wantHistory(t, lp, loserID, lsub, created, evidence, submitted, notified, "rejected PendingCustomer>Rejected system",
@@ -465,7 +467,7 @@ func TestJourney(t *testing.T) {
 	subID := fmt.Sprintf("5ab5ab5a-2222-4000-8000-%012d", stamp)
 	sc := approvedClaim(t, &p1, tenant(5), dynamicsClaim(subID))
 	subscriptionEnded(t, fmt.Sprintf("journey-%d", stamp), tenant(5), subID)
-	if c := waitStatus(t, &p1, sc.id, "Ended"); c["statusReason"].(map[string]any)["code"] != "subscription_ended" {
+	if c := apitest.WaitStatus(t, &p1, sc.id, "Ended"); c["statusReason"].(map[string]any)["code"] != "subscription_ended" {
 		t.Fatalf("subscription ended: %v", c["statusReason"])
 	}
 
