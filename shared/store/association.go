@@ -350,39 +350,41 @@ func (s *Store) ApproveKnown(ctx context.Context, ch Change, known *Holdings) er
 // changed since it was read fails its condition with ErrAssociationChanged
 // (a lost race: Transition reads again).
 func (s *Store) ApprovalOps(ctx context.Context, next *claim.Claim, at time.Time, known *Holdings) ([]Op, error) {
-	keys := claim.AssociationKeys(next)
 	h := known
-	if !known.covers(keys) {
+	if !known.covers(claim.AssociationKeys(next)) {
 		var err error
 		if h, err = s.readHoldings(ctx, []*claim.Claim{next}); err != nil {
 			return nil, err
 		}
 	}
-	if h.conflicting(keys, next.PartnerID) {
-		return nil, fmt.Errorf("claim %s: %w", next.ID, ErrAssociationHeld)
-	}
-	return h.approvalOps(next, at)
+	return h.Ops(next, at)
 }
 
 // Approval is ch (the claim moved to Approved) with the writes that give
-// the claim its units as h has them, for a group commit (CommitGroup). It
-// fails with ErrAssociationHeld when another partner holds any of them, and
-// with ErrAssociationChanged when h lacks some of them (read them, or
-// approve alone with Approve).
+// the claim its units as h has them (Ops), for a group commit
+// (CommitGroup).
 func (h *Holdings) Approval(ch Change) (Change, error) {
-	keys := claim.AssociationKeys(ch.Claim)
-	if !h.covers(keys) {
-		return ch, ErrAssociationChanged
-	}
-	if h.conflicting(keys, ch.Claim.PartnerID) {
-		return ch, fmt.Errorf("claim %s: %w", ch.Claim.ID, ErrAssociationHeld)
-	}
-	ops, err := h.approvalOps(ch.Claim, ch.Event.At)
+	ops, err := h.Ops(ch.Claim, ch.Event.At)
 	if err != nil {
 		return ch, err
 	}
 	ch.Ops = append(append([]Op(nil), ch.Ops...), ops...)
 	return ch, nil
+}
+
+// Ops are the writes that give next (the claim moved to Approved at at)
+// its units as h has them, without reading. It fails with
+// ErrAssociationHeld when another partner holds any of them, and with
+// ErrAssociationChanged when h lacks some of them (read them: ApprovalOps).
+func (h *Holdings) Ops(next *claim.Claim, at time.Time) ([]Op, error) {
+	keys := claim.AssociationKeys(next)
+	if !h.covers(keys) {
+		return nil, ErrAssociationChanged
+	}
+	if h.conflicting(keys, next.PartnerID) {
+		return nil, fmt.Errorf("claim %s: %w", next.ID, ErrAssociationHeld)
+	}
+	return h.approvalOps(next, at)
 }
 
 // approvalOps are the writes that give c its units, as of h: per partition,
