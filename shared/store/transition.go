@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"time"
 
@@ -72,12 +73,13 @@ func (s Step) Prepare(cur *claim.Claim) (Change, error) {
 		}
 	}
 	next := *cur
+	detail := maps.Clone(s.Detail) // Edit may complete it, once per attempt
 	var ev claim.Event
 	if s.Keep {
-		ev = claim.Touch(&next, s.Action, s.Actor, s.At, s.Detail)
+		ev = claim.Touch(&next, s.Action, s.Actor, s.At, detail)
 	} else {
 		var err error
-		if ev, err = claim.Apply(&next, s.Action, s.Actor, s.At, s.Detail); err != nil {
+		if ev, err = claim.Apply(&next, s.Action, s.Actor, s.At, detail); err != nil {
 			return Change{}, err
 		}
 	}
