@@ -55,17 +55,22 @@ type Step struct {
 	// the transaction (a token, association units). Its error ends the
 	// transition as is.
 	Edit func(next *claim.Claim, ev *claim.Event) ([]Op, error)
-	// Unnotified: see Change.
+	// Unnotified: see Change. A claim read with its customer's email marked
+	// sent ends the transition with ErrVersionConflict, not retried.
 	Unnotified bool
 }
 
-// Prepare builds the step's change of cur, without writing anything: Check,
-// a copy of cur moved by the action, Edit, and the change committing it
-// under cur's status and version. Transition commits it; a group commit
+// Prepare builds the step's change of cur, without writing anything: the
+// step's guards (AtVersion, Unnotified, Check), a copy of cur moved by the
+// action, Edit, and the change committing it under cur's status and
+// version. Transition commits it; a group commit
 // (CommitGroup) packs many.
 func (s Step) Prepare(cur *claim.Claim) (Change, error) {
 	if s.AtVersion != 0 && cur.Version != s.AtVersion {
 		return Change{}, fmt.Errorf("claim %s is at version %d, not %d: %w", cur.ID, cur.Version, s.AtVersion, ErrVersionConflict)
+	}
+	if s.Unnotified && cur.CustomerNotifiedAt != nil {
+		return Change{}, fmt.Errorf("claim %s: the customer's email is marked sent: %w", cur.ID, ErrVersionConflict)
 	}
 	if s.Check != nil {
 		if err := s.Check(cur); err != nil {

@@ -255,6 +255,11 @@ func TestStepPrepare(t *testing.T) {
 	if len(step.Detail) != 1 {
 		t.Fatalf("the step's detail was changed: %v", step.Detail)
 	}
+	marked := *c
+	marked.CustomerNotifiedAt = &t0
+	if _, err := step.Prepare(&marked); !errors.Is(err, store.ErrVersionConflict) {
+		t.Fatalf("unnotified step of a claim marked notified: %v, want ErrVersionConflict", err)
+	}
 	keep := store.Step{Action: claim.ActionUpdated, Actor: partnerActor, At: t0.Add(time.Minute), Keep: true}
 	if ch, err := keep.Prepare(c); err != nil || ch.Claim.Status != claim.StatusDraft || ch.Claim.Version != 2 || ch.Event.ToStatus != claim.StatusDraft {
 		t.Fatalf("keep: %+v %v", ch, err)
