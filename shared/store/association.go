@@ -360,22 +360,11 @@ func (s *Store) ApprovalOps(ctx context.Context, next *claim.Claim, at time.Time
 	return h.Ops(next, at)
 }
 
-// Approval is ch (the claim moved to Approved) with the writes that give
-// the claim its units as h has them (Ops), for a group commit
-// (CommitGroup).
-func (h *Holdings) Approval(ch Change) (Change, error) {
-	ops, err := h.Ops(ch.Claim, ch.Event.At)
-	if err != nil {
-		return ch, err
-	}
-	ch.Ops = append(append([]Op(nil), ch.Ops...), ops...)
-	return ch, nil
-}
-
 // Ops are the writes that give next (the claim moved to Approved at at)
 // its units as h has them, without reading. It fails with
 // ErrAssociationHeld when another partner holds any of them, and with
 // ErrAssociationChanged when h lacks some of them (read them: ApprovalOps).
+// A group commit (CommitGroup) packs approvals made of these.
 func (h *Holdings) Ops(next *claim.Claim, at time.Time) ([]Op, error) {
 	keys := claim.AssociationKeys(next)
 	if !h.covers(keys) {
