@@ -124,7 +124,7 @@ func numAttr(item map[string]types.AttributeValue, name string) int64 {
 // Holdings are association items read for some claims: each read item by
 // partition and sort key (nil: read, and absent), and the partitions whose
 // SUB# units were all read. Finalize reads them once for a page of claims
-// (AssociationsOf) and hands them to each approval (ApproveKnown).
+// (AssociationsOf) and hands them to each approval (Ops, ApprovalOps).
 type Holdings struct {
 	items map[string]map[string]types.AttributeValue
 	full  map[string]bool
