@@ -151,21 +151,22 @@ func (w *Worker) process(ctx context.Context, body string) error {
 	if kind == "Complaint" {
 		what = "was reported as unwanted by its recipient"
 	}
-	next := *c
-	evt, err := claim.Apply(&next, claim.ActionRejected, system, w.Clock().UTC(), map[string]string{"reason": claim.ReasonEmailBounced, "sesEvent": strings.ToLower(kind)})
-	if err != nil {
-		return err
-	}
-	next.OptOutDeadline = nil
-	next.StatusReason = &claim.StatusReason{Code: claim.ReasonEmailBounced,
-		Message: fmt.Sprintf("The opt-out notice to the customer contact %s, so the customer was not told. Check the address, then dispute to have the customer notified again.", what)}
-	err = w.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: evt})
-	if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, claim.ErrInvalidTransition) {
+	next, err := store.Transition(ctx, w.Store, c.ID, store.Step{
+		From: c, AtVersion: c.Version,
+		Action: claim.ActionRejected, Actor: system, At: w.Clock().UTC(),
+		Detail: map[string]string{"reason": claim.ReasonEmailBounced, "sesEvent": strings.ToLower(kind)},
+		Edit: func(next *claim.Claim, _ *claim.Event) ([]store.Op, error) {
+			next.OptOutDeadline = nil
+			next.StatusReason = &claim.StatusReason{Code: claim.ReasonEmailBounced,
+				Message: fmt.Sprintf("The opt-out notice to the customer contact %s, so the customer was not told. Check the address, then dispute to have the customer notified again.", what)}
+			return nil, nil
+		}})
+	if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, claim.ErrInvalidTransition) || errors.Is(err, store.ErrNotFound) {
 		return nil // changed meanwhile; the other change has its own event
 	}
 	if err != nil {
 		return err
 	}
-	_ = notice.Partner(ctx, w.Store, w.Mail, &next, w.Clock(), w.Log)
+	_ = notice.Partner(ctx, w.Store, w.Mail, next, w.Clock(), w.Log)
 	return nil
 }

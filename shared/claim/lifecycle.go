@@ -126,7 +126,7 @@ func CheckRespond(c *Claim, now time.Time) error {
 }
 
 // Apply moves c to the status action leads to and stamps the times a
-// transition sets. It returns the history event to record with it. The caller
+// transition sets (and an end's status reason). It returns the history event to record with it. The caller
 // persists both in one transaction, guarded by the previous status and
 // version (which Apply increments).
 func Apply(c *Claim, action Action, actor Actor, now time.Time, detail map[string]string) (Event, error) {
@@ -160,6 +160,12 @@ func Apply(c *Claim, action Action, actor Actor, now time.Time, detail map[strin
 		// DecidedAt stays the approval's: Ended records its own time in
 		// EndedAt, and the association lasted from one to the other.
 		c.EndedAt = &now
+		reason := endReasons[action]
+		if r := detail["reason"]; action == ActionDisassociated && r != "" {
+			// The partner's own reason is the status reason's message.
+			reason.Message = r
+		}
+		c.StatusReason = &reason
 	}
 	return ev, nil
 }
@@ -195,22 +201,18 @@ var endReasons = map[Action]StatusReason{
 }
 
 // End moves an Approved claim to Ended through action (disassociated,
-// declined or subscription_ended) with that end's status reason, and returns
-// the history event. The caller deletes the claim's association units in
-// the same transaction.
+// declined or subscription_ended) with that end's status reason (Apply),
+// and returns the history event; any other action is refused. The caller
+// deletes the claim's association units in the same transaction.
 func End(c *Claim, action Action, actor Actor, now time.Time, detail map[string]string) (Event, error) {
-	reason, ok := endReasons[action]
-	if !ok {
+	if !Ends(action) {
 		return Event{}, &TransitionError{From: c.Status, Action: action, Reason: "not an end of an association"}
 	}
-	ev, err := Apply(c, action, actor, now, detail)
-	if err != nil {
-		return ev, err
-	}
-	if r := detail["reason"]; action == ActionDisassociated && r != "" {
-		// The partner's own reason is the status reason's message.
-		reason.Message = r
-	}
-	c.StatusReason = &reason
-	return ev, nil
+	return Apply(c, action, actor, now, detail)
+}
+
+// Ends reports whether action ends an approved association.
+func Ends(action Action) bool {
+	_, ok := endReasons[action]
+	return ok
 }

@@ -2,15 +2,13 @@
 // disassociates, the customer declines, or the subscription ends. Each end
 // is one transaction: the claim Approved -> Ended under its status and
 // version, its history event, and the release of every association unit it
-// holds (store.End). The units are free for any partner from that moment.
+// holds (End). The units are free for any partner from that moment.
 package ending
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/cpor-claims/claims/shared/claim"
@@ -18,51 +16,33 @@ import (
 	"github.com/cpor-claims/claims/shared/store"
 )
 
-// maxAttempts bounds re-reads when the claim or one of its units changes
-// between read and write (a racing end, an approval of a freed unit).
-const maxAttempts = 8
-
-// End ends claim id's association through action at now. check runs on
-// every fresh read before the transition (ownership, the caller's MPN ID);
-// its error is returned as is. It returns the claim as committed, or a
-// *claim.TransitionError when the claim is not (or no longer) Approved:
-// exactly one of several racing ends commits, the others see Ended.
+// End ends claim id's association through action at now, in ONE
+// transaction (store.Transition): the claim Approved -> Ended under its
+// status and version, its history event, and the release of every
+// association unit it holds (store.HeldUnits, store.EndOps), each under the
+// condition that it still names the claim. Either the claim ended and its
+// units are free, or nothing changed; a unit that changed meanwhile is a
+// lost race, read again. check runs on every fresh read before the
+// transition (ownership, the caller's MPN ID); its error is returned as is.
+// It returns the claim as committed, or a *claim.TransitionError when the
+// claim is not (or no longer) Approved: exactly one of several racing ends
+// commits, the others see Ended.
 func End(ctx context.Context, st *store.Store, id string, action claim.Action, actor claim.Actor,
 	now time.Time, detail map[string]string, check func(*claim.Claim) error) (*claim.Claim, error) {
-	for attempt := 1; ; attempt++ {
-		cur, err := st.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if check != nil {
-			if err := check(cur); err != nil {
-				return nil, err
-			}
-		}
-		next := *cur
-		ev, err := claim.End(&next, action, actor, now, detail)
-		if err != nil {
-			return nil, err
-		}
-		err = st.End(ctx, store.Change{Claim: &next, ExpectStatus: cur.Status, ExpectVersion: cur.Version, Event: ev})
-		switch {
-		case err == nil:
-			return &next, nil
-		case errors.Is(err, store.ErrVersionConflict) && attempt < maxAttempts:
-			wait(ctx, attempt)
-			continue
-		default:
-			return nil, fmt.Errorf("end claim %s (%s): %w", id, action, err)
-		}
+	if !claim.Ends(action) {
+		return nil, &claim.TransitionError{Action: action, Reason: "not an end of an association"}
 	}
-}
-
-func wait(ctx context.Context, attempt int) {
-	d := time.Duration(attempt*attempt)*2*time.Millisecond + time.Duration(rand.IntN(10))*time.Millisecond
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
+	c, err := store.Transition(ctx, st, id, store.Step{
+		Action: action, Actor: actor, At: now, Detail: detail, Check: check,
+		Edit: func(next *claim.Claim, _ *claim.Event) ([]store.Op, error) {
+			units, err := st.HeldUnits(ctx, next)
+			return store.EndOps(units), err
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("end claim %s (%s): %w", id, action, err)
 	}
+	return c, nil
 }
 
 // Mailer sends the emails an end calls for.

@@ -394,37 +394,42 @@ func (f *Finalizer) commitRound(ctx, runCtx context.Context, batch []*claim.Clai
 // its units read alone.
 func (f *Finalizer) prepare(c *claim.Claim, now time.Time, known *store.Holdings) (decision, error) {
 	if lapsedAt(c, now) {
-		ch, err := rejection(c, now, noResponse)
+		ch, err := rejection(c, now, noResponse).Prepare(c)
 		return decision{claim: c, change: ch, o: rejected}, err
 	}
-	next := *c
-	ev, err := claim.Apply(&next, claim.ActionApproved, system, now, nil)
-	if err != nil {
-		return decision{}, err
-	}
-	next.StatusReason = nil
-	ch, err := known.Approval(store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev})
+	var token string
+	ch, err := f.approval(c, now, known.Ops, &token).Prepare(c)
 	switch {
 	case errors.Is(err, store.ErrAssociationHeld):
-		ch, err := rejection(c, now, conflictReason)
+		ch, err := rejection(c, now, conflictReason).Prepare(c)
 		return decision{claim: c, change: ch, o: rejected}, err
 	case errors.Is(err, store.ErrAssociationChanged):
 		return decision{claim: c}, nil
 	case err != nil:
 		return decision{}, err
 	}
-	d := decision{claim: c, change: ch, o: approved}
-	if f.Customers != nil {
-		// The customer's decline link: a new 256-bit token, stored hashed
-		// in the approving transaction, valid while the association lasts.
-		token, op, err := f.declineToken(c, &next)
-		if err != nil {
-			return decision{}, err
-		}
-		d.change.Ops = append(d.change.Ops, op)
-		d.declineToken = token
+	return decision{claim: c, change: ch, o: approved, declineToken: token}, nil
+}
+
+// approval is the step that approves c at now: the writes that give it its
+// units (units: as read for its page, or read alone) and, when customers
+// are emailed, the customer's decline link: a new 256-bit token, stored
+// hashed in the approving transaction, valid while the association lasts
+// (*token: the link's token, once prepared).
+func (f *Finalizer) approval(c *claim.Claim, now time.Time, units func(*claim.Claim, time.Time) ([]store.Op, error), token *string) store.Step {
+	return store.Step{
+		From: c, AtVersion: c.Version, Action: claim.ActionApproved, Actor: system, At: now,
+		Edit: func(next *claim.Claim, ev *claim.Event) ([]store.Op, error) {
+			next.StatusReason = nil
+			ops, err := units(next, ev.At)
+			if err != nil || f.Customers == nil {
+				return ops, err
+			}
+			t, op, err := f.declineToken(c, next)
+			*token = t
+			return append(ops, op), err
+		},
 	}
-	return d, nil
 }
 
 // declineToken makes a decline link's token for an approval and the op
@@ -535,15 +540,17 @@ var (
 		Message: "Another partner was associated with one or more of these workloads or subscriptions first."}
 )
 
-// rejection is the change that rejects c for reason.
-func rejection(c *claim.Claim, now time.Time, reason claim.StatusReason) (store.Change, error) {
-	next := *c
-	ev, err := claim.Apply(&next, claim.ActionRejected, system, now, map[string]string{"reason": reason.Code})
-	if err != nil {
-		return store.Change{}, err
+// rejection is the step that rejects c at now for reason.
+func rejection(c *claim.Claim, now time.Time, reason claim.StatusReason) store.Step {
+	return store.Step{
+		From: c, AtVersion: c.Version, Action: claim.ActionRejected, Actor: system, At: now,
+		Detail: map[string]string{"reason": reason.Code},
+		Edit: func(next *claim.Claim, _ *claim.Event) ([]store.Op, error) {
+			r := reason
+			next.StatusReason = &r
+			return nil, nil
+		},
 	}
-	next.StatusReason = &reason
-	return store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, nil
 }
 
 // decideAlone decides one claim with its own transaction (and reads):
@@ -641,8 +648,7 @@ func (f *Finalizer) decide(ctx context.Context, c *claim.Claim, now time.Time, k
 	case approvableAt(c, now):
 		o, err = f.approve(ctx, c, now, known)
 	case lapsedAt(c, now):
-		reason := noResponse
-		o, err = f.reject(ctx, c, now, &reason)
+		o, err = f.reject(ctx, c, now, noResponse)
 	case claim.NeedsPartnerNotice(c) && c.PartnerNotifiedAt == nil:
 		o, err = f.renotice(ctx, c, now)
 	}
@@ -680,47 +686,31 @@ func (f *Finalizer) renotice(ctx context.Context, c *claim.Claim, now time.Time)
 }
 
 func (f *Finalizer) approve(ctx context.Context, c *claim.Claim, now time.Time, known *store.Holdings) (outcome, error) {
-	next := *c
-	ev, err := claim.Apply(&next, claim.ActionApproved, system, now, nil)
-	if err != nil {
-		return skipped, err
+	// The units as read for the page first; a retry reads them again.
+	units := func(next *claim.Claim, at time.Time) ([]store.Op, error) {
+		ops, err := f.Store.ApprovalOps(ctx, next, at, known)
+		known = nil
+		return ops, err
 	}
-	next.StatusReason = nil
-	// The customer's decline link: a new 256-bit token, stored hashed in the
-	// approving transaction, valid while the association lasts.
-	var ops []store.Op
 	var token string
-	if f.Customers != nil {
-		var op store.Op
-		if token, op, err = f.declineToken(c, &next); err != nil {
-			return skipped, err
-		}
-		ops = append(ops, op)
-	}
-	err = f.Store.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: ops}, known)
+	next, err := store.Transition(ctx, f.Store, c.ID, f.approval(c, now, units, &token))
 	if errors.Is(err, store.ErrAssociationHeld) {
-		reason := conflictReason
-		return f.reject(ctx, c, now, &reason)
+		return f.reject(ctx, c, now, conflictReason)
 	}
 	if err != nil {
 		return skipped, err
 	}
-	f.welcome(ctx, &next, token)
-	f.tell(ctx, &next)
+	f.welcome(ctx, next, token)
+	f.tell(ctx, next)
 	return approved, nil
 }
 
-func (f *Finalizer) reject(ctx context.Context, c *claim.Claim, now time.Time, reason *claim.StatusReason) (outcome, error) {
-	next := *c
-	ev, err := claim.Apply(&next, claim.ActionRejected, system, now, map[string]string{"reason": reason.Code})
+func (f *Finalizer) reject(ctx context.Context, c *claim.Claim, now time.Time, reason claim.StatusReason) (outcome, error) {
+	next, err := store.Transition(ctx, f.Store, c.ID, rejection(c, now, reason))
 	if err != nil {
 		return skipped, err
 	}
-	next.StatusReason = reason
-	if err := f.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
-		return skipped, err
-	}
-	f.tell(ctx, &next)
+	f.tell(ctx, next)
 	return rejected, nil
 }
 

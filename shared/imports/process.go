@@ -379,21 +379,23 @@ func RowErrors(drafts *service.Service, owner service.Caller, scan *Scan, rec Re
 // transaction (a row created before creates nothing and counts as
 // created), a refused row's errors recorded once. ok: the row is created.
 func (p *Processor) row(ctx context.Context, im *store.Import, owner service.Caller, scan *Scan, rec Record) (ok bool, err error) {
-	for attempt := 1; ; attempt++ {
+	var refused []store.RowError
+	err = store.Retry(ctx, func() error {
 		c, ev, errs := RowErrors(p.Drafts, owner, scan, rec, im.ID, p.Clock())
 		if errs != nil {
-			return false, p.Store.PutImportRowErrors(ctx, im.ID, rec.Row, errs)
+			refused = errs
+			return nil
 		}
-		err := p.Store.CreateImported(ctx, c, ev, im.ID, rec.Row)
-		switch {
-		case err == nil, errors.Is(err, store.ErrImportRowDone):
-			return true, nil
-		case errors.Is(err, store.ErrVersionConflict) && attempt < 8:
-			// A racing invocation's transaction on the same guard: once it
-			// commits, the next attempt finds the row done.
-			time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
-		default:
-			return false, err
-		}
+		// A racing invocation's transaction on the same guard is a lost
+		// race: once it commits, the next attempt finds the row done.
+		return p.Store.CreateImported(ctx, c, ev, im.ID, rec.Row)
+	})
+	switch {
+	case refused != nil:
+		return false, p.Store.PutImportRowErrors(ctx, im.ID, rec.Row, refused)
+	case err == nil, errors.Is(err, store.ErrImportRowDone):
+		return true, nil
+	default:
+		return false, err
 	}
 }

@@ -80,62 +80,81 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if !claim.WellFormedToken(token) {
 		return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
 	}
-	for attempt := 0; attempt < 3; attempt++ {
-		tok, err := h.Store.GetToken(ctx, claim.HashToken(token), now)
-		if err == nil && tok.Kind != "" {
-			err = store.ErrNotFound // a decline link is not an opt-out link
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
-		}
-		if err != nil {
-			return h.fail(ctx, err), nil
-		}
-		c, err := h.Store.Get(ctx, tok.ClaimID)
-		if errors.Is(err, store.ErrNotFound) {
-			return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
-		}
-		if err != nil {
-			return h.fail(ctx, err), nil
-		}
-		v := h.view(c)
-		switch {
-		case c.Status == claim.StatusOptedOut && c.Version == tok.Version+1:
-			// Opted out through this very notification: the same confirmation.
-			v.State, v.Title = "done", "You have opted out"
-			return h.render(http.StatusOK, v), nil
-		case c.Status != claim.StatusPendingCustomer || !tok.Valid(c.Version) || !now.Before(tok.Deadline):
-			v.State, v.Title = "gone", "This link has expired"
-			return h.render(http.StatusGone, v), nil
-		case method == http.MethodGet:
-			v.State, v.Title = "form", "Partner association request"
-			return h.render(http.StatusOK, v), nil
-		}
-		next := *c
-		ev, err := claim.Apply(&next, claim.ActionOptedOut, customer, now, nil)
-		if err != nil {
-			return h.fail(ctx, err), nil
-		}
-		next.StatusReason = &claim.StatusReason{Code: claim.ReasonOptedOut, Message: "The customer opted out of the association."}
-		// What the customer declined, in the same transaction: this partner,
-		// this tenant, these products, until the cool-down ends.
-		declined, err := h.Store.DeclinedOps(store.Declined{TenantID: c.Customer.TenantID, PartnerID: c.PartnerID, ClaimID: c.ID,
-			Products: productIDs(c), Until: now.Add(h.CoolDown)})
-		if err != nil {
-			return h.fail(ctx, err), nil
-		}
-		err = h.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: declined})
-		if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, claim.ErrInvalidTransition) {
-			continue // decided meanwhile (finalize, a double click): look again
-		}
-		if err != nil {
-			return h.fail(ctx, err), nil
-		}
-		_ = notice.Partner(ctx, h.Store, h.Mail, &next, h.Clock(), h.Log)
-		v.State, v.Title = "done", "You have opted out"
-		return h.render(http.StatusOK, v), nil
+	tok, err := h.Store.GetToken(ctx, claim.HashToken(token), now)
+	if err == nil && tok.Kind != "" {
+		err = store.ErrNotFound // a decline link is not an opt-out link
 	}
-	return h.fail(ctx, errors.New("claim kept changing")), nil
+	if errors.Is(err, store.ErrNotFound) {
+		return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
+	}
+	if err != nil {
+		return h.fail(ctx, err), nil
+	}
+	c, err := h.Store.Get(ctx, tok.ClaimID)
+	if errors.Is(err, store.ErrNotFound) {
+		return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
+	}
+	if err != nil {
+		return h.fail(ctx, err), nil
+	}
+	if status, v, ok := h.answer(c, tok, now, method); ok {
+		return h.render(status, v), nil
+	}
+	// POST on a link that counts: opt out, and what the customer declined
+	// in the same transaction (this partner, this tenant, these products,
+	// until the cool-down ends). Decided meanwhile (finalize, a double
+	// click): the claim as it now is answers.
+	next, err := store.Transition(ctx, h.Store, c.ID, store.Step{
+		From: c, Action: claim.ActionOptedOut, Actor: customer, At: now,
+		Check: func(cur *claim.Claim) error {
+			c = cur
+			if _, _, moved := h.answer(cur, tok, now, method); moved {
+				return errMoved
+			}
+			return nil
+		},
+		Edit: func(next *claim.Claim, _ *claim.Event) ([]store.Op, error) {
+			next.StatusReason = &claim.StatusReason{Code: claim.ReasonOptedOut, Message: "The customer opted out of the association."}
+			return h.Store.DeclinedOps(store.Declined{TenantID: next.Customer.TenantID, PartnerID: next.PartnerID, ClaimID: next.ID,
+				Products: productIDs(next), Until: now.Add(h.CoolDown)})
+		}})
+	switch {
+	case errors.Is(err, errMoved):
+		status, v, _ := h.answer(c, tok, now, method)
+		return h.render(status, v), nil
+	case errors.Is(err, store.ErrNotFound):
+		return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
+	case err != nil:
+		return h.fail(ctx, err), nil
+	}
+	_ = notice.Partner(ctx, h.Store, h.Mail, next, h.Clock(), h.Log)
+	v := h.view(next)
+	v.State, v.Title = "done", "You have opted out"
+	return h.render(http.StatusOK, v), nil
+}
+
+// errMoved: the claim no longer awaits this link's opt-out.
+var errMoved = errors.New("the claim moved on")
+
+// answer is the page (status and view) for claim c reached through tok,
+// unless it is a POST that may opt out (ok false): the confirmation when
+// this very notification opted out, gone when the link no longer counts,
+// the form for a GET.
+func (h *Handler) answer(c *claim.Claim, tok *store.Token, now time.Time, method string) (int, view, bool) {
+	v := h.view(c)
+	switch {
+	case c.Status == claim.StatusOptedOut && c.Version == tok.Version+1:
+		// Opted out through this very notification: the same confirmation.
+		v.State, v.Title = "done", "You have opted out"
+		return http.StatusOK, v, true
+	case c.Status != claim.StatusPendingCustomer || !tok.Valid(c.Version) || !now.Before(tok.Deadline):
+		v.State, v.Title = "gone", "This link has expired"
+		return http.StatusGone, v, true
+	case method == http.MethodGet:
+		v.State, v.Title = "form", "Partner association request"
+		return http.StatusOK, v, true
+	}
+	return 0, v, false
 }
 
 func (h *Handler) view(c *claim.Claim) view {

@@ -103,21 +103,17 @@ func (s *Service) Create(ctx context.Context, caller Caller, f Fields, idem *Ide
 	// already used (by an earlier request, or one racing this one) fails the
 	// record's condition and the request is answered as a replay; nothing is
 	// read before, so a first create costs one write.
-	for attempt := 1; ; attempt++ {
-		err = s.Store.Create(ctx, c, ev, ops...)
-		switch {
-		case err == nil:
-			return c, false, nil
-		case errors.Is(err, store.ErrIdempotencyKeyUsed):
-			c, err := s.replay(ctx, caller, idem, now)
-			return c, err == nil, err
-		case errors.Is(err, store.ErrVersionConflict) && attempt < maxAttempts:
-			// A racing transaction on the same record (TransactionConflict):
-			// once it commits, the next attempt replays it.
-			backoff(ctx, attempt)
-		default:
-			return nil, false, err
-		}
+	err = store.Retry(ctx, func() error { return s.Store.Create(ctx, c, ev, ops...) })
+	switch {
+	case err == nil:
+		return c, false, nil
+	case errors.Is(err, store.ErrIdempotencyKeyUsed):
+		// A racing transaction on the same record (TransactionConflict) was
+		// retried: once it committed, the key is used and this replays it.
+		c, err := s.replay(ctx, caller, idem, now)
+		return c, err == nil, err
+	default:
+		return nil, false, err
 	}
 }
 
@@ -152,21 +148,19 @@ func (s *Service) Update(ctx context.Context, caller Caller, id string, ifMatch 
 	if err := caller.RequireAdmin(); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, caller, id, ifMatch, func(c *claim.Claim) (claim.Event, []store.Op, error) {
-		if c.Status != claim.StatusDraft {
-			return claim.Event{}, nil, fmt.Errorf("claim is %s: %w", c.Status, claim.ErrLocked)
-		}
-		f, err := edit(FieldsOf(c))
-		if err != nil {
-			return claim.Event{}, nil, err
-		}
-		f.applyTo(c)
-		claim.Normalize(c)
-		if err := claim.ValidateValues(c, caller.MPNIDs); err != nil {
-			return claim.Event{}, nil, err
-		}
-		return claim.Touch(c, claim.ActionUpdated, caller.actor(), now, nil), nil, nil
-	})
+	return s.change(ctx, caller, id, ifMatch, store.Step{Action: claim.ActionUpdated, At: now, Keep: true,
+		Edit: func(c *claim.Claim, _ *claim.Event) ([]store.Op, error) {
+			if c.Status != claim.StatusDraft {
+				return nil, fmt.Errorf("claim is %s: %w", c.Status, claim.ErrLocked)
+			}
+			f, err := edit(FieldsOf(c))
+			if err != nil {
+				return nil, err
+			}
+			f.applyTo(c)
+			claim.Normalize(c)
+			return nil, claim.ValidateValues(c, caller.MPNIDs)
+		}})
 }
 
 // Delete discards a Draft, then its evidence objects. The deletion is
@@ -180,25 +174,22 @@ func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
 	if err := caller.RequireAdmin(); err != nil {
 		return err
 	}
-	for attempt := 1; ; attempt++ {
-		c, err := s.getForWrite(ctx, caller, id)
-		if err != nil {
+	var c *claim.Claim
+	err := store.Retry(ctx, func() error {
+		var err error
+		if c, err = s.getForWrite(ctx, caller, id); err != nil {
 			return err
 		}
 		if c.Status != claim.StatusDraft {
 			return fmt.Errorf("claim is %s: %w", c.Status, claim.ErrLocked)
 		}
-		err = s.Store.DeleteDraft(ctx, id, c.Version)
-		if errors.Is(err, store.ErrVersionConflict) && attempt < maxAttempts {
-			backoff(ctx, attempt)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		s.deleteObjects(ctx, c)
-		return nil
+		return s.Store.DeleteDraft(ctx, id, c.Version)
+	})
+	if err != nil {
+		return err
 	}
+	s.deleteObjects(ctx, c)
+	return nil
 }
 
 func (s *Service) deleteObjects(ctx context.Context, c *claim.Claim) {
@@ -280,22 +271,27 @@ func (s *Service) AddEvidence(ctx context.Context, caller Caller, id string, n N
 	now = now.UTC()
 	evID := s.NewID()
 	var out AddedEvidence
-	_, err := s.change(ctx, caller, id, nil, func(c *claim.Claim) (claim.Event, []store.Op, error) {
-		if !evidenceOpen(c, now) {
-			return claim.Event{}, nil, fmt.Errorf("claim is %s: %w", c.Status, claim.ErrLocked)
-		}
-		if len(c.Evidence) >= maxEvidence {
-			return claim.Event{}, nil, &claim.ValidationError{Kind: claim.KindInvalid, Errors: []claim.FieldError{{Field: "evidence", Message: fmt.Sprintf("at most %d files per claim", maxEvidence)}}}
-		}
-		up, err := s.Evidence.PresignUpload(ctx, evidence.Key(c.ID, evID), n.ContentType, n.Size, now)
-		if err != nil {
-			return claim.Event{}, nil, err
-		}
-		e := claim.Evidence{ID: evID, FileName: n.FileName, ContentType: n.ContentType, Size: n.Size, AddedAt: now}
-		c.Evidence = append(append([]claim.Evidence(nil), c.Evidence...), e)
-		out = AddedEvidence{Evidence: e, Upload: up, ExpiresAt: up.ExpiresAt}
-		return claim.Touch(c, claim.ActionEvidenceAdded, caller.actor(), now, map[string]string{"evidenceId": evID, "fileName": n.FileName}), nil, nil
-	})
+	detail := map[string]string{"evidenceId": evID, "fileName": n.FileName}
+	_, err := s.change(ctx, caller, id, nil, store.Step{Action: claim.ActionEvidenceAdded, At: now, Detail: detail, Keep: true,
+		Check: func(c *claim.Claim) error {
+			if !evidenceOpen(c, now) {
+				return fmt.Errorf("claim is %s: %w", c.Status, claim.ErrLocked)
+			}
+			if len(c.Evidence) >= maxEvidence {
+				return &claim.ValidationError{Kind: claim.KindInvalid, Errors: []claim.FieldError{{Field: "evidence", Message: fmt.Sprintf("at most %d files per claim", maxEvidence)}}}
+			}
+			return nil
+		},
+		Edit: func(c *claim.Claim, _ *claim.Event) ([]store.Op, error) {
+			up, err := s.Evidence.PresignUpload(ctx, evidence.Key(c.ID, evID), n.ContentType, n.Size, now)
+			if err != nil {
+				return nil, err
+			}
+			e := claim.Evidence{ID: evID, FileName: n.FileName, ContentType: n.ContentType, Size: n.Size, AddedAt: now}
+			c.Evidence = append(append([]claim.Evidence(nil), c.Evidence...), e)
+			out = AddedEvidence{Evidence: e, Upload: up, ExpiresAt: up.ExpiresAt}
+			return nil, nil
+		}})
 	if err != nil {
 		return nil, err
 	}

@@ -42,15 +42,12 @@ func (s *Service) Withdraw(ctx context.Context, caller Caller, id string, now ti
 	if err := caller.RequireAdmin(); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, caller, id, nil, func(c *claim.Claim) (claim.Event, []store.Op, error) {
-		ev, err := claim.Apply(c, claim.ActionWithdrawn, caller.actor(), now, nil)
-		if err != nil {
-			return ev, nil, err
-		}
-		c.OptOutDeadline = nil
-		c.StatusReason = &claim.StatusReason{Code: claim.ReasonWithdrawn, Message: "Withdrawn at the partner's request."}
-		return ev, nil, nil
-	})
+	return s.change(ctx, caller, id, nil, store.Step{Action: claim.ActionWithdrawn, At: now,
+		Edit: func(c *claim.Claim, _ *claim.Event) ([]store.Op, error) {
+			c.OptOutDeadline = nil
+			c.StatusReason = &claim.StatusReason{Code: claim.ReasonWithdrawn, Message: "Withdrawn at the partner's request."}
+			return nil, nil
+		}})
 }
 
 // toValidation moves a claim to Submitted (submit, respond, dispute) in one
@@ -61,32 +58,28 @@ func (s *Service) toValidation(ctx context.Context, caller Caller, id string, ac
 	if err := caller.RequireAdmin(); err != nil {
 		return nil, err
 	}
-	seen := map[string]stat{} // storage's answers, kept across change's attempts
-	c, err := s.change(ctx, caller, id, nil, func(c *claim.Claim) (claim.Event, []store.Op, error) {
-		if _, err := claim.Next(c.Status, action); err != nil {
-			return claim.Event{}, nil, err
-		}
-		switch action {
-		case claim.ActionDisputed:
-			if err := claim.CheckDispute(c, now); err != nil {
-				return claim.Event{}, nil, err
+	seen := map[string]stat{} // storage's answers, kept across the transition's attempts
+	c, err := s.change(ctx, caller, id, nil, store.Step{Action: action, At: now, Detail: detail,
+		Check: func(c *claim.Claim) error {
+			if _, err := claim.Next(c.Status, action); err != nil {
+				return err
 			}
-		case claim.ActionResponded:
-			// Past respondBy the answer is late, even before the scheduled
-			// run rejects the claim (no_response).
-			if err := claim.CheckRespond(c, now); err != nil {
-				return claim.Event{}, nil, err
+			switch action {
+			case claim.ActionDisputed:
+				return claim.CheckDispute(c, now)
+			case claim.ActionResponded:
+				// Past respondBy the answer is late, even before the
+				// scheduled run rejects the claim (no_response).
+				return claim.CheckRespond(c, now)
 			}
-		}
-		if err := s.refreshUploads(ctx, c, seen); err != nil {
-			return claim.Event{}, nil, err
-		}
-		if err := claim.ValidateComplete(c); err != nil {
-			return claim.Event{}, nil, err
-		}
-		ev, err := claim.Apply(c, action, caller.actor(), now, detail)
-		return ev, nil, err
-	})
+			return nil
+		},
+		Edit: func(c *claim.Claim, _ *claim.Event) ([]store.Op, error) {
+			if err := s.refreshUploads(ctx, c, seen); err != nil {
+				return nil, err
+			}
+			return nil, claim.ValidateComplete(c)
+		}})
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -86,19 +85,6 @@ func New(st *store.Store, ev Evidence, jobs Jobs, log *slog.Logger) *Service {
 	return &Service{Store: st, Evidence: ev, Jobs: jobs, Log: log, NewID: func() string { return uuid.Must(uuid.NewV7()).String() }}
 }
 
-// maxAttempts bounds re-reads when a claim changes between read and write;
-// each retry waits a short, growing, random time so that racing writers
-// spread out instead of colliding again.
-const maxAttempts = 8
-
-func backoff(ctx context.Context, attempt int) {
-	d := time.Duration(attempt*attempt)*2*time.Millisecond + time.Duration(rand.IntN(10))*time.Millisecond
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
-}
-
 // NotFoundFirst returns the claim's ErrNotFound when id is not a claim of
 // the caller's partner, ErrNotYourMPN when its MPN ID is not one of the
 // caller's, else err: an input error (a body, a query string) of a write is
@@ -156,37 +142,29 @@ func (c Caller) owns(cl *claim.Claim) error {
 	return nil
 }
 
-// change reads the claim, lets fn change a copy and return the event, and
-// commits both under the claim's version; when the claim changed meanwhile
-// it reads again and re-applies fn. With ifMatch the version read must be
-// the one pinned: a refused commit is read again like any other, so a
-// racing writer that had not committed (TransactionConflict) or that lost
-// is retried, and ErrVersionMismatch comes only from a version that truly
-// differs.
-func (s *Service) change(ctx context.Context, caller Caller, id string, ifMatch *int64,
-	fn func(c *claim.Claim) (claim.Event, []store.Op, error)) (*claim.Claim, error) {
-	for attempt := 1; ; attempt++ {
-		cur, err := s.getForWrite(ctx, caller, id)
-		if err != nil {
-			return nil, err
+// change moves claim id by step (store.Transition) as the caller: every
+// fresh read must be a claim the caller may change (getForWrite's rules)
+// and, with ifMatch, at the version pinned. A refused commit is read again
+// like any other, so a racing writer that had not committed
+// (TransactionConflict) or that lost is retried, and ErrVersionMismatch
+// comes only from a version that truly differs.
+func (s *Service) change(ctx context.Context, caller Caller, id string, ifMatch *int64, step store.Step) (*claim.Claim, error) {
+	check := step.Check
+	step.Check = func(cur *claim.Claim) error {
+		if err := caller.owns(cur); err != nil {
+			return err
+		}
+		if err := caller.mayWrite(cur); err != nil {
+			return err
 		}
 		if ifMatch != nil && *ifMatch != cur.Version {
-			return nil, fmt.Errorf("%w: claim is at version %d", ErrVersionMismatch, cur.Version)
+			return fmt.Errorf("%w: claim is at version %d", ErrVersionMismatch, cur.Version)
 		}
-		next := *cur
-		ev, ops, err := fn(&next)
-		if err != nil {
-			return nil, err
+		if check != nil {
+			return check(cur)
 		}
-		err = s.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: cur.Status, ExpectVersion: cur.Version, Event: ev, Ops: ops})
-		switch {
-		case err == nil:
-			return &next, nil
-		case errors.Is(err, store.ErrVersionConflict) && attempt < maxAttempts:
-			backoff(ctx, attempt)
-			continue
-		default:
-			return nil, err
-		}
+		return nil
 	}
+	step.Actor = caller.actor()
+	return store.Transition(ctx, s.Store, id, step)
 }

@@ -124,7 +124,7 @@ func numAttr(item map[string]types.AttributeValue, name string) int64 {
 // Holdings are association items read for some claims: each read item by
 // partition and sort key (nil: read, and absent), and the partitions whose
 // SUB# units were all read. Finalize reads them once for a page of claims
-// (AssociationsOf) and hands them to each approval (ApproveKnown).
+// (AssociationsOf) and hands them to each approval (Ops, ApprovalOps).
 type Holdings struct {
 	items map[string]map[string]types.AttributeValue
 	full  map[string]bool
@@ -316,10 +316,6 @@ func (s *Store) HeldByOther(ctx context.Context, c *claim.Claim) (bool, error) {
 	return h.conflicting(claim.AssociationKeys(c), c.PartnerID), nil
 }
 
-// maxApproveAttempts bounds re-reads when units change under an approval
-// (another claim of the same partition being approved meanwhile).
-const maxApproveAttempts = 5
-
 // Approve commits an approval (ch: the claim moved to Approved) together
 // with the units of all its products, all or nothing. It fails with
 // ErrAssociationHeld when another partner holds any of them, read before
@@ -331,53 +327,53 @@ func (s *Store) Approve(ctx context.Context, ch Change) error {
 // ApproveKnown is Approve with units already read (by AssociationsOf, for a
 // whole page of claims): the first attempt uses them when they cover the
 // claim's keys, and any that changed since fail their condition, so the
-// next attempt reads them again.
+// next attempt (Transition's, pinned to the version ch was prepared from)
+// reads them again.
 func (s *Store) ApproveKnown(ctx context.Context, ch Change, known *Holdings) error {
-	keys := claim.AssociationKeys(ch.Claim)
-	for attempt := 0; attempt < maxApproveAttempts; attempt++ {
-		h := known
-		if attempt > 0 || !known.covers(keys) {
-			var err error
-			if h, err = s.readHoldings(ctx, []*claim.Claim{ch.Claim}); err != nil {
-				return err
-			}
-		}
-		if h.conflicting(keys, ch.Claim.PartnerID) {
-			return fmt.Errorf("claim %s: %w", ch.Claim.ID, ErrAssociationHeld)
-		}
-		ops, err := h.approvalOps(ch.Claim, ch.Event.At)
-		if err != nil {
-			return err
-		}
-		attemptCh := ch
-		attemptCh.Ops = append(append([]Op(nil), ch.Ops...), ops...)
-		err = s.Commit(ctx, attemptCh)
-		if !errors.Is(err, ErrAssociationChanged) {
-			return err
-		}
-	}
-	return fmt.Errorf("claim %s: association units kept changing: %w", ch.Claim.ID, ErrVersionConflict)
+	_, err := Transition(ctx, s, ch.Claim.ID, Step{
+		Action: ch.Event.Action, Actor: ch.Event.Actor, At: ch.Event.At, Detail: ch.Event.Detail,
+		AtVersion: ch.ExpectVersion, Unnotified: ch.Unnotified,
+		Edit: func(next *claim.Claim, ev *claim.Event) ([]Op, error) {
+			*next, *ev = *ch.Claim, ch.Event // prepared from this very version
+			ops, err := s.ApprovalOps(ctx, next, ev.At, known)
+			known = nil // a retry reads the units again
+			return append(append([]Op(nil), ch.Ops...), ops...), err
+		},
+	})
+	return err
 }
 
-// Approval is ch (the claim moved to Approved) with the writes that give
-// the claim its units as h has them, for a group commit (CommitGroup). It
-// fails with ErrAssociationHeld when another partner holds any of them, and
-// with ErrAssociationChanged when h lacks some of them (read them, or
-// approve alone with Approve).
-func (h *Holdings) Approval(ch Change) (Change, error) {
-	keys := claim.AssociationKeys(ch.Claim)
+// ApprovalOps are the writes that give next (the claim moved to Approved
+// at at) the units of all its products: as known has them when it covers
+// them (units read for a page), else as read now. It fails with
+// ErrAssociationHeld when another partner holds any of them; a unit that
+// changed since it was read fails its condition with ErrAssociationChanged
+// (a lost race: Transition reads again).
+func (s *Store) ApprovalOps(ctx context.Context, next *claim.Claim, at time.Time, known *Holdings) ([]Op, error) {
+	h := known
+	if !known.covers(claim.AssociationKeys(next)) {
+		var err error
+		if h, err = s.readHoldings(ctx, []*claim.Claim{next}); err != nil {
+			return nil, err
+		}
+	}
+	return h.Ops(next, at)
+}
+
+// Ops are the writes that give next (the claim moved to Approved at at)
+// its units as h has them, without reading. It fails with
+// ErrAssociationHeld when another partner holds any of them, and with
+// ErrAssociationChanged when h lacks some of them (read them: ApprovalOps).
+// A group commit (CommitGroup) packs approvals made of these.
+func (h *Holdings) Ops(next *claim.Claim, at time.Time) ([]Op, error) {
+	keys := claim.AssociationKeys(next)
 	if !h.covers(keys) {
-		return ch, ErrAssociationChanged
+		return nil, ErrAssociationChanged
 	}
-	if h.conflicting(keys, ch.Claim.PartnerID) {
-		return ch, fmt.Errorf("claim %s: %w", ch.Claim.ID, ErrAssociationHeld)
+	if h.conflicting(keys, next.PartnerID) {
+		return nil, fmt.Errorf("claim %s: %w", next.ID, ErrAssociationHeld)
 	}
-	ops, err := h.approvalOps(ch.Claim, ch.Event.At)
-	if err != nil {
-		return ch, err
-	}
-	ch.Ops = append(append([]Op(nil), ch.Ops...), ops...)
-	return ch, nil
+	return h.approvalOps(next, at)
 }
 
 // approvalOps are the writes that give c its units, as of h: per partition,

@@ -8,22 +8,6 @@ import (
 	"github.com/cpor-claims/claims/shared/claim"
 )
 
-// End commits the end of an approved association (ch: the claim moved to
-// Ended by claim.End) in ONE transaction with the release of every
-// association unit the claim holds (HeldUnits, EndOps): the claim under its
-// status and version, its history event, and each unit under the condition
-// that it still names the claim. Either the claim ended and its units are
-// free, or nothing changed. A unit that changed meanwhile fails with
-// ErrVersionConflict: the caller reads again and retries.
-func (s *Store) End(ctx context.Context, ch Change) error {
-	units, err := s.HeldUnits(ctx, ch.Claim)
-	if err != nil {
-		return err
-	}
-	ch.Ops = append(append([]Op(nil), ch.Ops...), EndOps(units)...)
-	return s.Commit(ctx, ch)
-}
-
 // SubscriptionHolders returns the ids of the claims holding subscription
 // subscriptionID of tenantID on its own (a SUB# unit; a whole product's
 // WORKLOAD unit is not ended by one subscription): the units of every

@@ -170,18 +170,19 @@ func (w *Worker) renotify(ctx context.Context, c *claim.Claim) error {
 	if tries < MaxNotifications {
 		return w.notify(ctx, c, claim.ActionCustomerNotified, true)
 	}
-	next := *c
 	reason := &claim.StatusReason{Code: claim.ReasonCustomerUnreachable,
 		Message: fmt.Sprintf("The customer contact could not be emailed after %d attempts. Check the address, then dispute to have the customer notified again.", tries)}
-	ev, err := claim.Apply(&next, claim.ActionRejected, system, w.Clock(), map[string]string{"reason": reason.Code})
+	next, err := store.Transition(ctx, w.Store, c.ID, store.Step{
+		From: c, AtVersion: c.Version, Unnotified: true,
+		Action: claim.ActionRejected, Actor: system, At: w.Clock(), Detail: map[string]string{"reason": reason.Code},
+		Edit: func(next *claim.Claim, _ *claim.Event) ([]store.Op, error) {
+			next.StatusReason, next.OptOutDeadline = reason, nil
+			return nil, nil
+		}})
 	if err != nil {
-		return err
-	}
-	next.StatusReason, next.OptOutDeadline = reason, nil
-	if err := w.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Unnotified: true}); err != nil {
 		return w.lost(ctx, c, err)
 	}
-	w.tellPartner(ctx, &next)
+	w.tellPartner(ctx, next)
 	return nil
 }
 
@@ -202,29 +203,29 @@ func (w *Worker) validate(ctx context.Context, c *claim.Claim) error {
 		return w.notify(ctx, c, claim.ActionCustomerNotified, false)
 	}
 	now := w.Clock().UTC()
-	next := *c
-	ev, err := claim.Apply(&next, out.action, system, now, map[string]string{"reason": out.reason.Code})
-	if err != nil {
-		return err
-	}
-	next.StatusReason = out.reason
-	if len(out.invalid) > 0 {
-		next.Evidence = append([]claim.Evidence(nil), c.Evidence...)
-		for i := range next.Evidence {
-			if why, ok := out.invalid[next.Evidence[i].ID]; ok {
-				next.Evidence[i].Invalid = why
+	next, err := store.Transition(ctx, w.Store, c.ID, store.Step{
+		From: c, AtVersion: c.Version,
+		Action: out.action, Actor: system, At: now, Detail: map[string]string{"reason": out.reason.Code},
+		Edit: func(next *claim.Claim, _ *claim.Event) ([]store.Op, error) {
+			next.StatusReason = out.reason
+			if len(out.invalid) > 0 {
+				next.Evidence = append([]claim.Evidence(nil), next.Evidence...)
+				for i := range next.Evidence {
+					if why, ok := out.invalid[next.Evidence[i].ID]; ok {
+						next.Evidence[i].Invalid = why
+					}
+				}
 			}
-		}
-	}
-	if out.action == claim.ActionMoreInfoRequested {
-		rb := w.Calendar.EndOfBusinessDaysAfter(now, claim.RespondBusinessDays)
-		next.RespondBy = &rb
-	}
-	err = w.Store.Commit(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev})
+			if out.action == claim.ActionMoreInfoRequested {
+				rb := w.Calendar.EndOfBusinessDaysAfter(now, claim.RespondBusinessDays)
+				next.RespondBy = &rb
+			}
+			return nil, nil
+		}})
 	if err != nil {
 		return w.lost(ctx, c, err)
 	}
-	w.tellPartner(ctx, &next)
+	w.tellPartner(ctx, next)
 	return nil
 }
 
@@ -355,31 +356,23 @@ func (w *Worker) notify(ctx context.Context, c *claim.Claim, action claim.Action
 	now := w.Clock().UTC()
 	token, hash := claim.NewOptOutToken()
 	deadline := w.Calendar.EndOfBusinessDaysAfter(now, claim.OptOutBusinessDays)
-	next := *c
-	var ev claim.Event
-	var err error
-	if again {
-		ev = claim.Touch(&next, action, system, now, map[string]string{"resent": "true"})
-	} else if ev, err = claim.Apply(&next, action, system, now, nil); err != nil {
-		return err
-	}
-	next.OptOutDeadline = &deadline
-	next.CustomerNotifiedAt = nil
-	next.StatusReason = nil
-	tok, err := w.Store.TokenOp(store.Token{
-		Hash: hash, ClaimID: c.ID, Version: next.Version, Deadline: deadline,
-	})
-	if err != nil {
-		return err
-	}
-	ev.Detail = mergeDetail(ev.Detail, map[string]string{"optOutDeadline": deadline.Format(time.RFC3339)})
-	err = w.Store.Commit(ctx, store.Change{
-		Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev, Ops: []store.Op{tok}, Unnotified: again,
-	})
+	next, err := store.Transition(ctx, w.Store, c.ID, store.Step{
+		From: c, AtVersion: c.Version, Unnotified: again,
+		Action: action, Actor: system, At: now, Keep: again, Detail: resent(again),
+		Edit: func(next *claim.Claim, ev *claim.Event) ([]store.Op, error) {
+			next.OptOutDeadline = &deadline
+			next.CustomerNotifiedAt = nil
+			next.StatusReason = nil
+			tok, err := w.Store.TokenOp(store.Token{
+				Hash: hash, ClaimID: c.ID, Version: next.Version, Deadline: deadline,
+			})
+			ev.Detail = mergeDetail(ev.Detail, map[string]string{"optOutDeadline": deadline.Format(time.RFC3339)})
+			return []store.Op{tok}, err
+		}})
 	if err != nil {
 		return w.lost(ctx, c, err)
 	}
-	msg, err := w.Mail.CustomerNotice(&next, w.PublicBaseURL+"/opt-out/"+token)
+	msg, err := w.Mail.CustomerNotice(next, w.PublicBaseURL+"/opt-out/"+token)
 	if err != nil {
 		return err
 	}
@@ -387,8 +380,16 @@ func (w *Worker) notify(ctx context.Context, c *claim.Claim, action claim.Action
 		// Not marked: the job is retried and notifies again with a new link.
 		return err
 	}
-	if err := w.Store.MarkNotified(ctx, &next, w.Clock()); err != nil && !errors.Is(err, store.ErrVersionConflict) {
+	if err := w.Store.MarkNotified(ctx, next, w.Clock()); err != nil && !errors.Is(err, store.ErrVersionConflict) {
 		return err
+	}
+	return nil
+}
+
+// resent is the detail of a re-sent notice.
+func resent(again bool) map[string]string {
+	if again {
+		return map[string]string{"resent": "true"}
 	}
 	return nil
 }
