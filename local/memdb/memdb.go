@@ -814,3 +814,6 @@ func checkKeyCondition(c cond, keys keySchema) (types.AttributeValue, error) {
 	}
 	return hashVal, nil
 }
+
+// Empty is an in-memory DynamoDB without tables.
+func Empty() *DB { return &DB{tables: map[string]*table{}, Tables: map[string]string{}} }

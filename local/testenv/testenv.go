@@ -208,3 +208,13 @@ func DynamoDB(t testing.TB) Table {
 	}
 	return NewTable(t, DynamoDBLocal)
 }
+
+// Client is this tier's DynamoDB without a table of the test's own: one
+// in memory holding no table under -short, DynamoDB Local otherwise.
+func Client(t testing.TB) store.DB {
+	t.Helper()
+	if testing.Short() {
+		return memdb.Empty()
+	}
+	return awsclient.DynamoDB(AWSConfig(t))
+}
