@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # Lambda binaries: static, stripped, without the RPC shim (STYLE.md 8).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: tools tools-run build test template-check sam-local lint run token stack fmt fuzz fuzz-api deploy bench
+.PHONY: tools tools-run build test unit template-check sam-local lint run token stack fmt fuzz fuzz-api deploy bench
 .PHONY: generate generate-check bench-check
 
 tools: ## install every tool make test needs (pinned, reused when present)
@@ -28,6 +28,13 @@ test: tools template-check bench-check ## vet, the template checks, the benchmar
 	$(GO) vet $(PKGS)
 	$(GO) run ./local/cmd/stack -- $(GO) test -count=1 -p 2 -timeout 20m $(PKGS)
 	$(GO) run ./local/cmd/samlocal invoke
+
+# The fast tier: the domain's tests without emulators (go test -short). The
+# store and everything on it run on the in-memory DynamoDB (local/memdb, held
+# to the store's tests, which make test runs on both); a test that needs
+# LocalStack is skipped here and runs in make test. No process is started.
+unit: ## the domain's tests in seconds, no emulator, no tools needed (go test -short ./shared/...)
+	$(GO) test -short -count=1 ./shared/...
 
 sam-local: tools ## sam local start-api on a Docker engine (started here if none runs), against the emulators
 	$(GO) run ./local/cmd/samlocal -port $(or $(SAM_PORT),3001) start-api

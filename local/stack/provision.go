@@ -170,6 +170,26 @@ func CheckLocalCoverage(t *samtemplate.Template) error {
 }
 
 func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samtemplate.Table) (string, error) {
+	out, err := ddb.CreateTable(ctx, TableInput(name, tb))
+	if err != nil {
+		return "", err
+	}
+	if tb.TTLAttribute != "" {
+		_, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+			TableName:               &name,
+			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(tb.TTLAttribute), Enabled: aws.Bool(true)},
+		})
+		if err != nil {
+			return "", fmt.Errorf("ttl: %w", err)
+		}
+	}
+	return aws.ToString(out.TableDescription.LatestStreamArn), nil
+}
+
+// TableInput is the CreateTable request for the template's table tb, named
+// name: keys, attributes, indexes and stream as template.yaml declares them
+// (the in-memory DynamoDB of local/memdb is created from the same request).
+func TableInput(name string, tb samtemplate.Table) *dynamodb.CreateTableInput {
 	in := &dynamodb.CreateTableInput{TableName: &name, BillingMode: ddbtypes.BillingModePayPerRequest}
 	if tb.StreamView != "" {
 		in.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(tb.StreamView)}
@@ -186,20 +206,7 @@ func createTable(ctx context.Context, ddb *dynamodb.Client, name string, tb samt
 			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(ix.Projection)},
 		})
 	}
-	out, err := ddb.CreateTable(ctx, in)
-	if err != nil {
-		return "", err
-	}
-	if tb.TTLAttribute != "" {
-		_, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-			TableName:               &name,
-			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(tb.TTLAttribute), Enabled: aws.Bool(true)},
-		})
-		if err != nil {
-			return "", fmt.Errorf("ttl: %w", err)
-		}
-	}
-	return aws.ToString(out.TableDescription.LatestStreamArn), nil
+	return in
 }
 
 func keySchema(hash, rng string) []ddbtypes.KeySchemaElement {

@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cpor-claims/claims/local/testenv"
-	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/claim/claimtest"
 	"github.com/cpor-claims/claims/shared/ending"
@@ -63,8 +62,8 @@ func (nopJobs) Send(context.Context, queue.Job) error { return nil }
 
 func setup(t *testing.T) *store.Store {
 	t.Helper()
-	res := testenv.Provision(t)
-	return store.New(awsclient.DynamoDB(testenv.AWSConfig(t)), res.TableName, store.WithDueShards(4))
+	tb := testenv.DynamoDB(t)
+	return store.New(tb.DB, tb.Name, store.WithDueShards(4))
 }
 
 // pending stores a PendingCustomer claim of partner on product whose

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/cpor-claims/claims/local/testenv"
-	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/claim/claimtest"
 	"github.com/cpor-claims/claims/shared/finalize"
@@ -54,8 +53,8 @@ func (noMail) NotifyPartner(context.Context, *claim.Claim) error { return nil }
 
 func setup(t *testing.T) (*store.Store, *recorder, *finalize.Finalizer) {
 	t.Helper()
-	res := testenv.Provision(t)
-	st := store.New(awsclient.DynamoDB(testenv.AWSConfig(t)), res.TableName, store.WithDueShards(4))
+	tb := testenv.DynamoDB(t)
+	st := store.New(tb.DB, tb.Name, store.WithDueShards(4))
 	jobs := &recorder{}
 	f := &finalize.Finalizer{Store: st, Jobs: jobs, Mail: noMail{}, Clock: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PageSize: 7}
 	return st, jobs, f
@@ -187,9 +186,9 @@ func (d *failingDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transac
 // runs in a row decide all the others, and each logs the failure with the
 // claim's id, counts it (CloudWatch EMF) and pushes the claim back.
 func TestOneBadClaimCannotStopFinalize(t *testing.T) {
-	res := testenv.Provision(t)
-	db := &failingDB{DB: awsclient.DynamoDB(testenv.AWSConfig(t))}
-	st := store.New(db, res.TableName, store.WithDueShards(4))
+	tb := testenv.DynamoDB(t)
+	db := &failingDB{DB: tb.DB}
+	st := store.New(db, tb.Name, store.WithDueShards(4))
 	var emf, logs bytes.Buffer
 	var logMu sync.Mutex
 	f := &finalize.Finalizer{Store: st, Jobs: &recorder{}, Mail: noMail{}, Clock: time.Now, PageSize: 7,
@@ -518,11 +517,11 @@ func (d *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transa
 // cancelled by that claim's condition alone: the others are committed again
 // together, and the opted-out claim stays OptedOut, without an approval.
 func TestAGroupCommitsAroundAClaimOptedOutAMomentBefore(t *testing.T) {
-	res := testenv.Provision(t)
-	raw := awsclient.DynamoDB(testenv.AWSConfig(t))
+	tb := testenv.DynamoDB(t)
+	raw := tb.DB
 	db := &countingDB{DB: raw}
-	st := store.New(db, res.TableName, store.WithDueShards(4))
-	direct := store.New(raw, res.TableName, store.WithDueShards(4))
+	st := store.New(db, tb.Name, store.WithDueShards(4))
+	direct := store.New(raw, tb.Name, store.WithDueShards(4))
 	f := &finalize.Finalizer{Store: st, Jobs: &recorder{}, Mail: noMail{}, Clock: time.Now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PageSize: 100}
 	var ids []string
@@ -587,11 +586,11 @@ func TestAGroupCommitsAroundAClaimOptedOutAMomentBefore(t *testing.T) {
 // Local: 100 due claims (approvals of 3 items, and rejections for no
 // response of 2) take a handful of transactions, not one per decision.
 func TestFinalizeGroupSize(t *testing.T) {
-	res := testenv.Provision(t)
-	raw := awsclient.DynamoDB(testenv.AWSConfig(t))
+	tb := testenv.DynamoDB(t)
+	raw := tb.DB
 	db := &countingDB{DB: raw}
-	st := store.New(db, res.TableName, store.WithDueShards(4))
-	direct := store.New(raw, res.TableName, store.WithDueShards(4))
+	st := store.New(db, tb.Name, store.WithDueShards(4))
+	direct := store.New(raw, tb.Name, store.WithDueShards(4))
 	f := &finalize.Finalizer{Store: st, Jobs: &recorder{}, Mail: noMail{}, Clock: time.Now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	const n = 100

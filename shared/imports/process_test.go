@@ -44,6 +44,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	testenv.NeedsStack(t) // S3, SQS or SES: LocalStack
 	res := testenv.Provision(t)
 	cfg := testenv.AWSConfig(t)
 	e := &env{

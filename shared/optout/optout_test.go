@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/cpor-claims/claims/local/testenv"
-	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/claim/claimtest"
 	"github.com/cpor-claims/claims/shared/optout"
@@ -44,8 +43,8 @@ func (p *partnerMails) NotifyPartner(_ context.Context, c *claim.Claim) error {
 
 func setup(t *testing.T) (*store.Store, *optout.Handler, *partnerMails) {
 	t.Helper()
-	res := testenv.Provision(t)
-	st := store.New(awsclient.DynamoDB(testenv.AWSConfig(t)), res.TableName)
+	tb := testenv.DynamoDB(t)
+	st := store.New(tb.DB, tb.Name)
 	mails := &partnerMails{}
 	loc, _ := time.LoadLocation("America/Los_Angeles")
 	h := &optout.Handler{Store: st, Mail: mails, Location: loc, Clock: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -294,7 +293,7 @@ func TestEveryPageIsLockedDown(t *testing.T) {
 	}
 	// The store failing: the error page.
 	broken := *h
-	broken.Store = store.New(awsclient.DynamoDB(testenv.AWSConfig(t)), "no-such-table")
+	broken.Store = store.New(testenv.Client(t), "no-such-table")
 	resp := call(t, &broken, http.MethodGet, token, at)
 	checkPage(t, resp, http.StatusInternalServerError)
 	if !strings.Contains(resp.Body, `id="error"`) {

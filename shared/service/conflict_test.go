@@ -23,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cpor-claims/claims/local/testenv"
-	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/service"
 	"github.com/cpor-claims/claims/shared/store"
@@ -85,11 +84,11 @@ func rename(name string) func(service.Fields) (service.Fields, error) {
 // and a plain one on the same table (the racing writer).
 func setup(t *testing.T) (*service.Service, *service.Service, *conflicting) {
 	t.Helper()
-	res := testenv.Provision(t)
-	real := awsclient.DynamoDB(testenv.AWSConfig(t))
+	tb := testenv.DynamoDB(t)
+	real := tb.DB
 	db := &conflicting{DB: real}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return service.New(store.New(db, res.TableName), nil, nil, log), service.New(store.New(real, res.TableName), nil, nil, log), db
+	return service.New(store.New(db, tb.Name), nil, nil, log), service.New(store.New(real, tb.Name), nil, nil, log), db
 }
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)

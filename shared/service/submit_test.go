@@ -48,6 +48,7 @@ func (b *countedBucket) Stat(ctx context.Context, key string) (evidence.Object, 
 // an earlier submit is not asked about again (respond after NeedsInfo).
 func TestSubmitAsksStorageAboutEachUnconfirmedFileOnce(t *testing.T) {
 	ctx := context.Background()
+	testenv.NeedsStack(t) // S3, SQS or SES: LocalStack
 	res := testenv.Provision(t)
 	cfg := testenv.AWSConfig(t)
 	s3c := awsclient.S3(cfg)

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cpor-claims/claims/local/testenv"
-	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/service"
 	"github.com/cpor-claims/claims/shared/store"
 )
@@ -22,9 +21,9 @@ import (
 // or corrupted) is a conflict, never that claim.
 func TestIdempotencyReplayChecksThePartner(t *testing.T) {
 	ctx := context.Background()
-	res := testenv.Provision(t)
-	db := awsclient.DynamoDB(testenv.AWSConfig(t))
-	svc := service.New(store.New(db, res.TableName), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tb := testenv.DynamoDB(t)
+	db := tb.DB
+	svc := service.New(store.New(db, tb.Name), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	idem := &service.Idempotency{Key: "k-1", RequestHash: "h-1"}
 	c, replayed, err := svc.Create(ctx, admin, draft(), idem, t0)
 	if err != nil || replayed {
@@ -34,7 +33,7 @@ func TestIdempotencyReplayChecksThePartner(t *testing.T) {
 		t.Fatalf("replay of the caller's own claim: %v %v", replayed, err)
 	}
 	// The claim the record names now belongs to another partner.
-	if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &res.TableName,
+	if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &tb.Name,
 		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CLAIM#" + c.ID}, "sk": &types.AttributeValueMemberS{Value: "META"}},
 		UpdateExpression:          aws.String("SET partnerId = :p"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: "northwind"}}}); err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cpor-claims/claims/local/testenv"
-	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/store"
 )
@@ -24,10 +23,18 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
-func newStore(t *testing.T, opts ...store.Option) *store.Store {
+// The store's tests are the contract of the DynamoDB it runs on: each runs
+// on DynamoDB Local and on the in-memory DB of the fast tier (local/memdb),
+// so the two cannot drift apart; under -short only on the in-memory one.
+func eachDB(t *testing.T, test func(t *testing.T, db testenv.Table)) {
+	for _, b := range testenv.Backends() {
+		t.Run(string(b), func(t *testing.T) { test(t, testenv.NewTable(t, b)) })
+	}
+}
+
+func newStore(t *testing.T, db testenv.Table, opts ...store.Option) *store.Store {
 	t.Helper()
-	res := testenv.Provision(t)
-	return store.New(awsclient.DynamoDB(testenv.AWSConfig(t)), res.TableName, opts...)
+	return store.New(db.DB, db.Name, opts...)
 }
 
 var partnerActor = claim.Actor{Type: claim.ActorPartner, ID: "user-1"}
@@ -89,8 +96,10 @@ func actions(t *testing.T, s *store.Store, id string) []claim.Action {
 	return out
 }
 
-func TestCreateGetHistory(t *testing.T) {
-	s := newStore(t)
+func TestCreateGetHistory(t *testing.T) { eachDB(t, testCreateGetHistory) }
+
+func testCreateGetHistory(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	ctx := context.Background()
 	c := draft("p1", "11111111-1111-1111-1111-111111111111", t0)
 	c.CustomerContact = &claim.Contact{Name: "Ana <b>", Title: "CIO", Email: "ana@contoso.com"}
@@ -131,8 +140,10 @@ func TestCreateGetHistory(t *testing.T) {
 	}
 }
 
-func TestCommitErrorsAreTyped(t *testing.T) {
-	s := newStore(t)
+func TestCommitErrorsAreTyped(t *testing.T) { eachDB(t, testCommitErrorsAreTyped) }
+
+func testCommitErrorsAreTyped(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	ctx := context.Background()
 	c := draft("p1", "11111111-1111-1111-1111-111111111111", t0)
 	create(t, s, c)
@@ -169,8 +180,10 @@ func TestCommitErrorsAreTyped(t *testing.T) {
 	}
 }
 
-func TestRacingTransitionHasOneWinner(t *testing.T) {
-	s := newStore(t)
+func TestRacingTransitionHasOneWinner(t *testing.T) { eachDB(t, testRacingTransitionHasOneWinner) }
+
+func testRacingTransitionHasOneWinner(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	c := draft("p1", "11111111-1111-1111-1111-111111111111", t0)
 	create(t, s, c)
 
@@ -210,8 +223,10 @@ func TestRacingTransitionHasOneWinner(t *testing.T) {
 	}
 }
 
-func TestFailedTransitionLeavesNothing(t *testing.T) {
-	s := newStore(t)
+func TestFailedTransitionLeavesNothing(t *testing.T) { eachDB(t, testFailedTransitionLeavesNothing) }
+
+func testFailedTransitionLeavesNothing(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	ctx := context.Background()
 	a := draft("p1", "11111111-1111-1111-1111-111111111111", t0)
 	b := draft("p1", "11111111-1111-1111-1111-111111111111", t0)
@@ -281,8 +296,10 @@ func approve(s *store.Store, c *claim.Claim, at time.Time) error {
 	return s.Approve(context.Background(), store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev})
 }
 
-func TestTwoPartnersRaceForOneWorkload(t *testing.T) {
-	s := newStore(t)
+func TestTwoPartnersRaceForOneWorkload(t *testing.T) { eachDB(t, testTwoPartnersRaceForOneWorkload) }
+
+func testTwoPartnersRaceForOneWorkload(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	tenant := "22222222-2222-2222-2222-222222222222"
 	for round := range 5 {
 		a := pending(t, s, draft("partner-a", tenant, t0), t0.Add(time.Hour))
@@ -338,7 +355,11 @@ func TestTwoPartnersRaceForOneWorkload(t *testing.T) {
 }
 
 func TestApproveIsAllOrNothingAcrossProducts(t *testing.T) {
-	s := newStore(t)
+	eachDB(t, testApproveIsAllOrNothingAcrossProducts)
+}
+
+func testApproveIsAllOrNothingAcrossProducts(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	tenant := "33333333-3333-3333-3333-333333333333"
 	sub1 := "aaaaaaaa-0000-0000-0000-000000000001"
 	sub2 := "aaaaaaaa-0000-0000-0000-000000000002"
@@ -378,7 +399,11 @@ func TestApproveIsAllOrNothingAcrossProducts(t *testing.T) {
 }
 
 func TestListNewestFirstWithCursorAndFilters(t *testing.T) {
-	s := newStore(t)
+	eachDB(t, testListNewestFirstWithCursorAndFilters)
+}
+
+func testListNewestFirstWithCursorAndFilters(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	ctx := context.Background()
 	tenantA := "44444444-4444-4444-4444-444444444444"
 	tenantB := "55555555-5555-5555-5555-555555555555"
@@ -454,8 +479,10 @@ func TestListNewestFirstWithCursorAndFilters(t *testing.T) {
 	}
 }
 
-func TestIdempotencyRecord(t *testing.T) {
-	s := newStore(t)
+func TestIdempotencyRecord(t *testing.T) { eachDB(t, testIdempotencyRecord) }
+
+func testIdempotencyRecord(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	ctx := context.Background()
 	rec := store.IdempotencyRecord{PartnerID: "p1", Key: "k-1", RequestHash: "h1", Status: 201, Expires: t0.Add(store.IdempotencyTTL).Unix()}
 	first := draft("p1", "11111111-1111-1111-1111-111111111111", t0)
@@ -488,8 +515,10 @@ func TestIdempotencyRecord(t *testing.T) {
 	}
 }
 
-func TestDueIndexIsSparseAndSharded(t *testing.T) {
-	s := newStore(t, store.WithDueShards(3), store.WithRequeueAfter(10*time.Minute))
+func TestDueIndexIsSparseAndSharded(t *testing.T) { eachDB(t, testDueIndexIsSparseAndSharded) }
+
+func testDueIndexIsSparseAndSharded(t *testing.T, db testenv.Table) {
+	s := newStore(t, db, store.WithDueShards(3), store.WithRequeueAfter(10*time.Minute))
 	ctx := context.Background()
 	tenant := "66666666-6666-6666-6666-666666666666"
 	want := map[string]bool{}
@@ -549,8 +578,10 @@ func TestDueIndexIsSparseAndSharded(t *testing.T) {
 	}
 }
 
-func TestDeleteDraft(t *testing.T) {
-	s := newStore(t)
+func TestDeleteDraft(t *testing.T) { eachDB(t, testDeleteDraft) }
+
+func testDeleteDraft(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	ctx := context.Background()
 	c := draft("p1", "11111111-1111-1111-1111-111111111111", t0)
 	create(t, s, c)
@@ -577,8 +608,10 @@ func TestDeleteDraft(t *testing.T) {
 // Association items read for a whole page (AssociationsOf) decide the
 // first attempt of each approval; one that changed since fails its version
 // condition and is read again, so a stale read never approves a conflict.
-func TestApproveWithItemsReadForAPage(t *testing.T) {
-	s := newStore(t)
+func TestApproveWithItemsReadForAPage(t *testing.T) { eachDB(t, testApproveWithItemsReadForAPage) }
+
+func testApproveWithItemsReadForAPage(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	ctx := context.Background()
 	tenant := "77777777-7777-7777-7777-777777777777"
 	a := pending(t, s, draft("partner-a", tenant, t0, claim.ProductRef{ID: "teams"}, claim.ProductRef{ID: "intune"}), t0.Add(time.Hour))
@@ -621,7 +654,11 @@ func TestApproveWithItemsReadForAPage(t *testing.T) {
 // approved at the same instant, never both win: every approval in a
 // partition commits under the version of its WORKLOAD item.
 func TestWholeProductAndSubscriptionRace(t *testing.T) {
-	s := newStore(t)
+	eachDB(t, testWholeProductAndSubscriptionRace)
+}
+
+func testWholeProductAndSubscriptionRace(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	ctx := context.Background()
 	biz := func(partner, tenant string, products ...claim.ProductRef) *claim.Claim {
 		c := draft(partner, tenant, t0, products...)
@@ -695,8 +732,10 @@ func TestWholeProductAndSubscriptionRace(t *testing.T) {
 // the ByHolder keys, and nothing that grows with the number of claims; the
 // ending transaction's EndOps release the units so another partner can
 // take them.
-func TestUnitItemsAndEnding(t *testing.T) {
-	s := newStore(t)
+func TestUnitItemsAndEnding(t *testing.T) { eachDB(t, testUnitItemsAndEnding) }
+
+func testUnitItemsAndEnding(t *testing.T, db testenv.Table) {
+	s := newStore(t, db)
 	ctx := context.Background()
 	tenant := "99999999-9999-4999-8999-999999999999"
 	c := draft("partner-a", tenant, t0, claim.ProductRef{ID: "dynamics-365-sales", SubscriptionID: "S1"},
@@ -720,7 +759,7 @@ func TestUnitItemsAndEnding(t *testing.T) {
 	if units[0] != want {
 		t.Fatalf("unit\n got %+v\nwant %+v", units[0], want)
 	}
-	raw, err := awsclient.DynamoDB(testenv.AWSConfig(t)).GetItem(ctx, &dynamodb.GetItemInput{
+	raw, err := db.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.Table()),
 		Key: map[string]types.AttributeValue{
 			"pk": &types.AttributeValueMemberS{Value: "ASSOC#" + tenant + "#dynamics-365-sales"},
@@ -736,7 +775,7 @@ func TestUnitItemsAndEnding(t *testing.T) {
 		}
 	}
 	// What partner-a holds, through the ByHolder index.
-	q, err := awsclient.DynamoDB(testenv.AWSConfig(t)).Query(ctx, &dynamodb.QueryInput{
+	q, err := db.DB.Query(ctx, &dynamodb.QueryInput{
 		TableName: aws.String(s.Table()), IndexName: aws.String(store.IndexByHolder),
 		KeyConditionExpression:    aws.String("holderpk = :h AND begins_with(holdersk, :t)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: "HOLDER#partner-a"}, ":t": &types.AttributeValueMemberS{Value: tenant}},

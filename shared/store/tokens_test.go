@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cpor-claims/claims/local/testenv"
-	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/store"
 )
@@ -19,10 +18,11 @@ import (
 // attribute (expiresAt, template.yaml), even when a caller still passes an
 // expiry, so DynamoDB never deletes it and an old link keeps finding its
 // claim. Unknown hashes stay ErrNotFound.
-func TestTokenItemHasNoTTL(t *testing.T) {
-	res := testenv.Provision(t)
-	db := awsclient.DynamoDB(testenv.AWSConfig(t))
-	s := store.New(db, res.TableName)
+func TestTokenItemHasNoTTL(t *testing.T) { eachDB(t, testTokenItemHasNoTTL) }
+
+func testTokenItemHasNoTTL(t *testing.T, table testenv.Table) {
+	db := table.DB
+	s := store.New(db, table.Name)
 	ctx := context.Background()
 
 	c := draft("p1", "22222222-2222-4222-8222-222222222222", t0)
@@ -38,7 +38,7 @@ func TestTokenItemHasNoTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &res.TableName, Key: map[string]types.AttributeValue{
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table.Name, Key: map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: "TOKEN#" + hash}, "sk": &types.AttributeValueMemberS{Value: "TOKEN"},
 	}})
 	if err != nil || out.Item == nil {

@@ -54,6 +54,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	testenv.NeedsStack(t) // S3, SQS or SES: LocalStack
 	res := testenv.Provision(t)
 	cfg := testenv.AWSConfig(t)
 	f := &fixture{t: t, tenants: map[string]string{}}
