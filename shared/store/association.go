@@ -320,18 +320,14 @@ func (s *Store) HeldByOther(ctx context.Context, c *claim.Claim) (bool, error) {
 // (another claim of the same partition being approved meanwhile).
 const maxApproveAttempts = 5
 
-// Approve commits an approval (ch: the claim moved to Approved) together
-// with the units of all its products, all or nothing. It fails with
-// ErrAssociationHeld when another partner holds any of them, read before
-// the write and enforced by the conditions of the write.
-func (s *Store) Approve(ctx context.Context, ch Change) error {
-	return s.ApproveKnown(ctx, ch, nil)
-}
-
-// ApproveKnown is Approve with units already read (by AssociationsOf, for a
-// whole page of claims): the first attempt uses them when they cover the
-// claim's keys, and any that changed since fail their condition, so the
-// next attempt reads them again.
+// ApproveKnown commits an approval (ch: the claim moved to Approved)
+// together with the units of all its products, all or nothing. It fails
+// with ErrAssociationHeld when another partner holds any of them, read
+// before the write and enforced by the conditions of the write. known are
+// units already read (by AssociationsOf, for a whole page of claims), or
+// nil: the first attempt uses them when they cover the claim's keys, and
+// any that changed since fail their condition, so the next attempt reads
+// them again.
 func (s *Store) ApproveKnown(ctx context.Context, ch Change, known *Holdings) error {
 	keys := claim.AssociationKeys(ch.Claim)
 	for attempt := 0; attempt < maxApproveAttempts; attempt++ {
@@ -363,7 +359,7 @@ func (s *Store) ApproveKnown(ctx context.Context, ch Change, known *Holdings) er
 // the claim its units as h has them, for a group commit (CommitGroup). It
 // fails with ErrAssociationHeld when another partner holds any of them, and
 // with ErrAssociationChanged when h lacks some of them (read them, or
-// approve alone with Approve).
+// approve alone with ApproveKnown).
 func (h *Holdings) Approval(ch Change) (Change, error) {
 	keys := claim.AssociationKeys(ch.Claim)
 	if !h.covers(keys) {

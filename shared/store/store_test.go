@@ -275,7 +275,7 @@ func approve(s *store.Store, c *claim.Claim, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	return s.Approve(context.Background(), store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev})
+	return s.ApproveKnown(context.Background(), store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, nil)
 }
 
 func TestTwoPartnersRaceForOneWorkload(t *testing.T) {
