@@ -29,7 +29,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc string) {
 		got := body{Name: "before"}
-		err := Decode([]byte(doc), &got)
+		err := decode([]byte(doc), &got)
 		if err != nil {
 			var be *BodyError
 			var fes *FieldErrors

@@ -230,15 +230,6 @@ func (d *Document) Decode(dst any) error {
 	return nil
 }
 
-// Decode parses data and decodes it into dst (Parse, then Decode).
-func Decode(data []byte, dst any) error {
-	doc, err := Parse(data)
-	if err != nil {
-		return err
-	}
-	return doc.Decode(dst)
-}
-
 type walker struct{ errs FieldErrors }
 
 // fit checks v against out's type and stores it in out. null leaves out

@@ -27,11 +27,20 @@ type body struct {
 	Skipped string `json:"-"`
 }
 
+// decode is Parse, then Decode.
+func decode(data []byte, dst any) error {
+	doc, err := Parse(data)
+	if err != nil {
+		return err
+	}
+	return doc.Decode(dst)
+}
+
 func fe(f, m string) FieldError { return FieldError{Field: f, Message: m} }
 
 func TestDecode(t *testing.T) {
 	var got body
-	err := Decode([]byte(`{"name":"n","kind":"k","items":[{"id":"a"},{"id":"b","subscriptionId":"s"}],"owner":{"id":"o"},"size":2.87e2,"small":-128,"tags":[],"Untag":"u"}`), &got)
+	err := decode([]byte(`{"name":"n","kind":"k","items":[{"id":"a"},{"id":"b","subscriptionId":"s"}],"owner":{"id":"o"},"size":2.87e2,"small":-128,"tags":[],"Untag":"u"}`), &got)
 	want := body{Name: "n", Kind: "k", Items: []item{{ID: "a"}, {ID: "b", Sub: "s"}}, Owner: &item{ID: "o"}, Size: 287, Small: -128, Tags: []string{}, Untag: "u"}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("Decode = %v, %+v", err, got)
@@ -54,7 +63,7 @@ func TestDecode(t *testing.T) {
 	for _, tt := range tests {
 		before := body{Name: "kept"}
 		got := before
-		err := Decode([]byte(tt.doc), &got)
+		err := decode([]byte(tt.doc), &got)
 		var fes *FieldErrors
 		if !errors.As(err, &fes) || !reflect.DeepEqual(fes.List, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.doc, err, tt.want)
@@ -76,7 +85,7 @@ func TestErrorCap(t *testing.T) {
 	}
 	b.WriteString("}")
 	var fes *FieldErrors
-	if err := Decode([]byte(b.String()), &body{}); !errors.As(err, &fes) || len(fes.List) != MaxErrors || !fes.Truncated {
+	if err := decode([]byte(b.String()), &body{}); !errors.As(err, &fes) || len(fes.List) != MaxErrors || !fes.Truncated {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -138,7 +147,7 @@ func TestCheckDestination(t *testing.T) {
 		if err := CheckDestination(dst); err == nil {
 			t.Errorf("%T accepted", dst)
 		}
-		if err := Decode([]byte(`{}`), dst); err == nil || errors.As(err, new(*FieldErrors)) {
+		if err := decode([]byte(`{}`), dst); err == nil || errors.As(err, new(*FieldErrors)) {
 			t.Errorf("%T: Decode = %v, want a plain error", dst, err)
 		}
 	}
