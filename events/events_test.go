@@ -380,7 +380,7 @@ func seedApprovedSubscription(t *testing.T, st *store.Store, tenant, sub string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Approve(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}); err != nil {
+	if err := st.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return c.ID

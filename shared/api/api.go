@@ -1,17 +1,13 @@
 // Package api maps the partner endpoints of the HTTP contract (API.md) onto
 // the service: it reads API Gateway HTTP API (payload 2.0) requests, checks
 // the caller, decodes strictly and answers JSON or problem+json. Each
-// function registers the routes it serves (Routes*).
+// function's routes are in the file named after it (create.go, submit.go,
+// history.go, associations.go, imports.go); problems.go maps domain errors
+// to problems, the only place that does.
 package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"net/http"
 	"strings"
 	"unicode/utf8"
 
@@ -30,54 +26,15 @@ type API struct {
 
 type handler = func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
-// Route keys, exactly as template.yaml declares them.
-const (
-	RouteCreateClaim      = "POST /claims"
-	RoutePatchClaim       = "PATCH /claims/{id}"
-	RouteDeleteClaim      = "DELETE /claims/{id}"
-	RouteAddEvidence      = "POST /claims/{id}/evidence"
-	RouteSubmit           = "POST /claims/{id}/submit"
-	RouteRespond          = "POST /claims/{id}/respond"
-	RouteWithdraw         = "POST /claims/{id}/withdraw"
-	RouteDispute          = "POST /claims/{id}/dispute"
-	RouteListClaims       = "GET /claims"
-	RouteGetClaim         = "GET /claims/{id}"
-	RouteHistory          = "GET /claims/{id}/history"
-	RouteProducts         = "GET /products"
-	RouteEvidenceTemplate = "GET /evidence-template"
-)
-
-// CreateRoutes are CreateFunction's routes (drafts and evidence).
-func (a *API) CreateRoutes() map[string]handler {
-	return map[string]handler{
-		RouteCreateClaim: a.create, RoutePatchClaim: a.patch, RouteDeleteClaim: a.delete, RouteAddEvidence: a.addEvidence,
-	}
-}
-
-// SubmitRoutes are SubmitFunction's routes (the partner's lifecycle steps).
-func (a *API) SubmitRoutes() map[string]handler {
-	return map[string]handler{
-		RouteSubmit: a.submit, RouteRespond: a.respond, RouteWithdraw: a.withdraw, RouteDispute: a.dispute,
-	}
-}
-
-// HistoryRoutes are HistoryFunction's routes (reads).
-func (a *API) HistoryRoutes() map[string]handler {
-	return map[string]handler{
-		RouteListClaims: a.list, RouteGetClaim: a.get, RouteHistory: a.history,
-		RouteProducts: a.products, RouteEvidenceTemplate: a.evidenceTemplate,
-	}
-}
-
-// Router builds the function's router from its routes.
+// Router builds the function's router from its routes; every error a
+// handler returns goes through problemOf.
 func Router(routes map[string]handler) *httpapi.Router {
 	r := httpapi.NewRouter()
 	for key, h := range routes {
-		h := h
 		r.Handle(key, func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 			resp, err := h(ctx, req)
 			if err != nil {
-				return events.APIGatewayV2HTTPResponse{}, toProblem(err)
+				return events.APIGatewayV2HTTPResponse{}, problemOf(err)
 			}
 			return resp, nil
 		})
@@ -124,137 +81,52 @@ func (a *API) input(ctx context.Context, who service.Caller, req events.APIGatew
 	return nil
 }
 
+// page is a JSON page of a listing: its items and the cursor of the next
+// page, null on the last.
+func page[T any](items []T, next string) events.APIGatewayV2HTTPResponse {
+	var cursor *string
+	if next != "" {
+		cursor = &next
+	}
+	return httpapi.JSON(200, map[string]any{"items": items, "nextCursor": cursor})
+}
+
+// listLimit reads the limit of a listing that may also be exported as CSV
+// (Accept: text/csv), whose pages may be larger.
+func listLimit(req events.APIGatewayV2HTTPRequest, limit string) (int, bool, error) {
+	if httpapi.WantsCSV(req) {
+		n, err := httpapi.ParseCSVLimit(limit)
+		return n, true, err
+	}
+	n, err := httpapi.ParseLimit(limit)
+	return n, false, err
+}
+
 func claimResponse(status int, c *claim.Claim) events.APIGatewayV2HTTPResponse {
 	return httpapi.JSON(status, c, map[string]string{"ETag": httpapi.ETag(c.Version)})
 }
 
-// problem builds a problem+json error.
-func problem(status int, code, title, detail string, fields ...claim.FieldError) *httpapi.Problem {
-	return &httpapi.Problem{
-		Type: "https://cpor-claims.example/problems/" + code, Title: title, Status: status,
-		Detail: detail, Code: code, Errors: fields,
-	}
-}
-
-// toProblem maps domain errors to the contract's status and code.
-func toProblem(err error) error {
-	var p *httpapi.Problem
-	var ve *claim.ValidationError
-	var te *claim.TransitionError
-	switch {
-	case errors.As(err, &p):
-		return p
-	case errors.As(err, &ve):
-		if ve.Kind == claim.KindIncomplete {
-			return problem(http.StatusUnprocessableEntity, "incomplete", "The claim is incomplete", "Complete the fields listed in errors, then submit again.", ve.Errors...)
-		}
-		return problem(http.StatusUnprocessableEntity, "invalid_input", "Invalid input", "One or more values break a rule.", ve.Errors...)
-	case errors.Is(err, store.ErrNotFound):
-		return problem(http.StatusNotFound, "not_found", "Not found", "No such claim.")
-	case errors.Is(err, service.ErrNotYourMPN):
-		return problem(http.StatusForbidden, "forbidden", "Forbidden", "The claim's MPN ID is not one of the MPN IDs your token carries (mpn_ids).")
-	case errors.Is(err, service.ErrForbidden):
-		return problem(http.StatusForbidden, "forbidden", "Forbidden", "Changing claims needs the IncentivesAdmin role.")
-	case errors.Is(err, claim.ErrLocked):
-		return problem(http.StatusConflict, "claim_locked", "Claim locked", "Only a Draft can be changed; evidence may be added only while the claim is a Draft, needs information, or may still be disputed.")
-	case errors.As(err, &te):
-		return problem(http.StatusConflict, "invalid_transition", "Invalid transition", te.Error())
-	case errors.Is(err, claim.ErrInvalidTransition):
-		return problem(http.StatusConflict, "invalid_transition", "Invalid transition", "The claim's status does not allow this action.")
-	case errors.Is(err, service.ErrIdempotencyConflict):
-		return problem(http.StatusConflict, "idempotency_conflict", "Idempotency conflict", "This Idempotency-Key was used with another request.")
-	case errors.Is(err, service.ErrVersionMismatch):
-		return problem(http.StatusPreconditionFailed, "version_mismatch", "Version mismatch", err.Error())
-	case errors.Is(err, store.ErrVersionConflict):
-		return problem(http.StatusConflict, "concurrent_update", "Concurrent update", "The claim was being changed by another request; read it again and retry.")
-	case errors.Is(err, store.ErrInvalidCursor):
-		return problem(http.StatusBadRequest, "invalid_input", "Invalid input", "The cursor is not valid.", claim.FieldError{Field: "cursor", Message: "is not a cursor this API issued"})
-	}
-	return err
-}
-
-func badRequest(fields ...claim.FieldError) *httpapi.Problem {
-	return problem(http.StatusBadRequest, "invalid_input", "Invalid input", "The request cannot be read.", fields...)
-}
-
-// requestHash identifies a create's body for Idempotency-Key: the SHA-256
-// of its compact JSON (white space does not make another request).
-func requestHash(body []byte) string {
-	compact := body
-	if c, err := compactJSON(body); err == nil {
-		compact = c
-	}
-	sum := sha256.Sum256(compact)
-	return hex.EncodeToString(sum[:])
-}
-
-func compactJSON(body []byte) ([]byte, error) {
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return nil, err
-	}
-	return json.Marshal(v) // map keys sorted: key order does not matter either
+func badRequest(fields ...httpapi.FieldError) *httpapi.Problem {
+	return httpapi.BadRequest("The request cannot be read.", fields...)
 }
 
 func idemKey(req events.APIGatewayV2HTTPRequest) (string, error) {
-	if !hasHeader(req, "idempotency-key") {
+	k, sent := httpapi.LookupHeader(req, "Idempotency-Key")
+	if !sent {
 		return "", nil
 	}
 	// Given, it must be a key: a blank one is refused, not taken as none.
-	k := strings.TrimSpace(header(req, "idempotency-key"))
+	k = strings.TrimSpace(k)
 	if k == "" || len(k) > 128 || !utf8.ValidString(k) || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return "", badRequest(claim.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 128 visible ASCII characters"})
+		return "", badRequest(httpapi.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 128 visible ASCII characters"})
 	}
 	if strings.Contains(k, store.KeySeparator) {
 		// It becomes part of a table key, whose parts "#" separates.
-		return "", badRequest(claim.FieldError{Field: "Idempotency-Key", Message: "must not contain " + store.KeySeparator})
+		return "", badRequest(httpapi.FieldError{Field: "Idempotency-Key", Message: "must not contain " + store.KeySeparator})
 	}
 	return k, nil
 }
 
-func hasHeader(req events.APIGatewayV2HTTPRequest, name string) bool {
-	for k := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return true
-		}
-	}
-	return false
-}
-
-func header(req events.APIGatewayV2HTTPRequest, name string) string {
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
-
-// givenSubscriptions refuses a subscriptionId given as null or blank in a
-// create body or a merge patch: given, it must be a GUID (422), as the
-// OpenAPI document says. Left out, a product covers all of the tenant's
-// subscriptions. (Decoded into a string, null and blank would read as left
-// out, and a product listed with and without them as listed twice.)
-func givenSubscriptions(body []byte) error {
-	var doc struct {
-		Products []map[string]json.RawMessage `json:"products"`
-	}
-	if json.Unmarshal(body, &doc) != nil {
-		return nil // not this shape: the decoder reports it
-	}
-	var errs []claim.FieldError
-	for i, p := range doc.Products {
-		raw, ok := p["subscriptionId"]
-		if !ok {
-			continue
-		}
-		var v *string
-		if json.Unmarshal(raw, &v) == nil && (v == nil || strings.TrimSpace(*v) == "") {
-			errs = append(errs, claim.FieldError{Field: fmt.Sprintf("products[%d].subscriptionId", i), Message: "must be a GUID (leave it out for all subscriptions)"})
-		}
-	}
-	if len(errs) > 0 {
-		return &claim.ValidationError{Kind: claim.KindInvalid, Errors: errs}
-	}
-	return nil
-}
+// nil200 is the zero response returned beside an error (the router answers
+// the error).
+func nil200() events.APIGatewayV2HTTPResponse { return events.APIGatewayV2HTTPResponse{} }

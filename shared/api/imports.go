@@ -44,11 +44,11 @@ func csvResponse(body, fileName string) events.APIGatewayV2HTTPResponse {
 	}}
 }
 
-// importNotFound words a missing import as such (toProblem's not_found
+// importNotFound words a missing import as such (problemOf's not_found
 // speaks of claims).
 func importNotFound(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return problem(http.StatusNotFound, "not_found", "Not found", "No such import.")
+		return httpapi.NotFound("No such import.")
 	}
 	return err
 }
@@ -103,11 +103,7 @@ func (a *ImportsAPI) list(ctx context.Context, req events.APIGatewayV2HTTPReques
 	if err != nil {
 		return nil200(), err
 	}
-	var next *string
-	if nextCur != "" {
-		next = &nextCur
-	}
-	return httpapi.JSON(http.StatusOK, map[string]any{"items": items, "nextCursor": next}), nil
+	return page(items, nextCur), nil
 }
 
 func (a *ImportsAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {

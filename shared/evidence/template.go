@@ -26,9 +26,6 @@ const (
 	TemplateLinkTTL     = time.Hour
 )
 
-// TemplateDocument is the shipped template's content.
-func TemplateDocument() []byte { return bytes.Clone(poeTemplate) }
-
 // TemplateURL makes sure the template is in the bucket (uploading it the
 // first time) and returns a presigned GET link to it.
 func (b *Bucket) TemplateURL(ctx context.Context) (string, error) {

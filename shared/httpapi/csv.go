@@ -125,3 +125,11 @@ func NextLink(req events.APIGatewayV2HTTPRequest, next string) string {
 	q.Set("cursor", next)
 	return "<" + rawPath(req) + "?" + q.Encode() + `>; rel="next"`
 }
+
+// rawPath is the request's path as the client sent it.
+func rawPath(req events.APIGatewayV2HTTPRequest) string {
+	if req.RawPath != "" {
+		return req.RawPath
+	}
+	return req.RequestContext.HTTP.Path
+}

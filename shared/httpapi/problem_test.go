@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/cpor-claims/claims/shared/claim"
 )
 
 func TestConstructors(t *testing.T) {
@@ -22,7 +20,6 @@ func TestConstructors(t *testing.T) {
 		{Unauthorized("x"), 401, "unauthorized"},
 		{Forbidden("x"), 403, "forbidden"},
 		{NotFound("x"), 404, "not_found"},
-		{MethodNotAllowed("x"), 405, "method_not_allowed"},
 		{ClaimLocked("x"), 409, "claim_locked"},
 		{InvalidTransition("x"), 409, "invalid_transition"},
 		{IdempotencyConflict("x"), 409, "idempotency_conflict"},
@@ -78,10 +75,9 @@ func TestErrorResponse(t *testing.T) {
 		{name: "wrapped problem", err: fmt.Errorf("patch: %w", VersionMismatch("v2")), status: 412, code: "version_mismatch", detail: "v2"},
 		{name: "problem literal without type/title", err: &Problem{Status: 403, Code: CodeForbidden, Detail: "no"}, status: 403, code: "forbidden"},
 		{name: "problem with a bogus status", err: &Problem{Status: 200, Code: "x"}, status: 500, code: "internal_error"},
-		{name: "validation invalid", err: fmt.Errorf("create: %w", &claim.ValidationError{Kind: claim.KindInvalid, Errors: []FieldError{fe("customer.tenantId", "must be a GUID")}}),
+		{name: "problem with field errors", err: fmt.Errorf("create: %w", InvalidInput("Bad.", fe("customer.tenantId", "must be a GUID"))),
 			status: 422, code: "invalid_input", errors: []FieldError{fe("customer.tenantId", "must be a GUID")}},
-		{name: "validation incomplete", err: &claim.ValidationError{Kind: claim.KindIncomplete, Errors: []FieldError{fe("name", "is required"), fe("evidence", "is required")}},
-			status: 422, code: "incomplete", errors: []FieldError{fe("name", "is required"), fe("evidence", "is required")}},
+		{name: "nil problem", err: (*Problem)(nil), status: 500, code: "internal_error"},
 		{name: "anything else", err: secret, status: 500, code: "internal_error"},
 		{name: "nil", err: nil, status: 500, code: "internal_error"},
 	}

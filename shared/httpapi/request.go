@@ -14,18 +14,25 @@ import (
 // Gateway lowercases names; tests and other callers may not). A header
 // sent more than once arrives joined with commas, as the gateway does.
 func Header(req events.APIGatewayV2HTTPRequest, name string) string {
+	v, _ := LookupHeader(req, name)
+	return v
+}
+
+// LookupHeader is Header that also tells whether the header was sent at
+// all (an empty value is sent).
+func LookupHeader(req events.APIGatewayV2HTTPRequest, name string) (string, bool) {
 	if v, ok := req.Headers[name]; ok {
-		return v
+		return v, true
 	}
 	if v, ok := req.Headers[strings.ToLower(name)]; ok {
-		return v
+		return v, true
 	}
 	for k, v := range req.Headers {
 		if strings.EqualFold(k, name) {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // setHeader sets h[name] = value, replacing a key of another case.
@@ -46,12 +53,6 @@ func hasHeader(h map[string]string, name string) bool {
 		}
 	}
 	return false
-}
-
-// PathParam returns the path parameter name ("id" of /claims/{id}): set by
-// API Gateway, or by Router when it matched the raw path itself.
-func PathParam(req events.APIGatewayV2HTTPRequest, name string) string {
-	return req.PathParameters[name]
 }
 
 // Query returns the query parameters after refusing, all at once, every

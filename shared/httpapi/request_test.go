@@ -24,10 +24,16 @@ func TestHeader(t *testing.T) {
 	}
 }
 
-func TestPathParam(t *testing.T) {
-	req := events.APIGatewayV2HTTPRequest{PathParameters: map[string]string{"id": "c-1"}}
-	if PathParam(req, "id") != "c-1" || PathParam(req, "x") != "" || PathParam(events.APIGatewayV2HTTPRequest{}, "id") != "" {
-		t.Fatal("PathParam")
+func TestLookupHeader(t *testing.T) {
+	req := jsonReq("", "idempotency-key", "", "X-Custom", "v")
+	if v, ok := LookupHeader(req, "Idempotency-Key"); !ok || v != "" {
+		t.Errorf("a header sent empty: %q, %v", v, ok)
+	}
+	if v, ok := LookupHeader(req, "x-CUSTOM"); !ok || v != "v" {
+		t.Errorf("another case: %q, %v", v, ok)
+	}
+	if _, ok := LookupHeader(req, "If-Match"); ok {
+		t.Error("a header not sent is found")
 	}
 }
 

@@ -1,7 +1,6 @@
 package optout
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/ending"
+	"github.com/cpor-claims/claims/shared/httpapi"
 	"github.com/cpor-claims/claims/shared/notice"
 	"github.com/cpor-claims/claims/shared/store"
 )
@@ -30,32 +30,14 @@ type declineView struct {
 // nothing. Unknown link 404; an association ended otherwise 410. The same
 // headers as the opt-out page (CSP, noindex, no referrer, no framing).
 func (h *Handler) Decline(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	now := h.Clock().UTC()
-	if req.RequestContext.TimeEpoch > 0 {
-		now = time.UnixMilli(req.RequestContext.TimeEpoch).UTC()
-	}
-	token := req.PathParameters["token"]
+	now := httpapi.RequestTime(req, h.Clock)
 	method := req.RequestContext.HTTP.Method
-	notFound := declineView{view: view{State: "notfound", Title: "Link not valid"}}
 	if method != http.MethodGet && method != http.MethodPost {
-		return h.renderDecline(http.StatusMethodNotAllowed, declineView{view: view{State: "error", Title: "Not allowed"}}), nil
+		return h.render(http.StatusMethodNotAllowed, declinePage(declineView{view: view{State: "error", Title: "Not allowed"}})), nil
 	}
-	if !claim.WellFormedToken(token) {
-		return h.renderDecline(http.StatusNotFound, notFound), nil
-	}
-	tok, err := h.Store.GetToken(ctx, claim.HashToken(token), now)
-	if err == nil && tok.Kind != store.TokenDecline {
-		err = store.ErrNotFound // an opt-out link is not a decline link
-	}
+	tok, c, err := h.link(ctx, req, store.TokenDecline)
 	if errors.Is(err, store.ErrNotFound) {
-		return h.renderDecline(http.StatusNotFound, notFound), nil
-	}
-	if err != nil {
-		return h.failDecline(ctx, err), nil
-	}
-	c, err := h.Store.Get(ctx, tok.ClaimID)
-	if errors.Is(err, store.ErrNotFound) {
-		return h.renderDecline(http.StatusNotFound, notFound), nil
+		return h.render(http.StatusNotFound, declinePage(declineView{view: view{State: "notfound", Title: "Link not valid"}})), nil
 	}
 	if err != nil {
 		return h.failDecline(ctx, err), nil
@@ -81,19 +63,19 @@ func (h *Handler) Decline(ctx context.Context, req events.APIGatewayV2HTTPReques
 	switch {
 	case c.Status == claim.StatusApproved:
 		v.State, v.Title = "form", "Your partner association"
-		return h.renderDecline(http.StatusOK, v), nil
+		return h.render(http.StatusOK, declinePage(v)), nil
 	case c.Status == claim.StatusEnded && c.StatusReason != nil && c.StatusReason.Code == claim.ReasonCustomerDeclined:
 		// Ended by the customer: a repeated POST gets the same confirmation
 		// (200), whichever request committed; the link opened again says so
 		// too, as an ended association's page (410, API.md).
 		v.State, v.Title = "done", "You have ended the association"
 		if method == http.MethodGet {
-			return h.renderDecline(http.StatusGone, v), nil
+			return h.render(http.StatusGone, declinePage(v)), nil
 		}
-		return h.renderDecline(http.StatusOK, v), nil
+		return h.render(http.StatusOK, declinePage(v)), nil
 	default:
 		v.State, v.Title = "gone", "This association has ended"
-		return h.renderDecline(http.StatusGone, v), nil
+		return h.render(http.StatusGone, declinePage(v)), nil
 	}
 }
 
@@ -119,17 +101,7 @@ func FormatDay(t time.Time, loc *time.Location) string {
 
 func (h *Handler) failDecline(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
 	h.Log.ErrorContext(ctx, "decline failed", "error", err)
-	return h.renderDecline(http.StatusInternalServerError, declineView{view: view{State: "error", Title: "Something went wrong"}})
-}
-
-func (h *Handler) renderDecline(status int, v declineView) events.APIGatewayV2HTTPResponse {
-	var b bytes.Buffer
-	if err := declinePage(v).Render(context.Background(), &b); err != nil {
-		status = http.StatusInternalServerError
-		b.Reset()
-		b.WriteString("<!DOCTYPE html><title>Error</title><p>Something went wrong.</p>")
-	}
-	return pageResponse(status, b.String())
+	return h.render(http.StatusInternalServerError, declinePage(declineView{view: view{State: "error", Title: "Something went wrong"}}))
 }
 
 // Route serves OptOutFunction's routes: /decline/{token} by Decline, the

@@ -13,9 +13,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/cpor-claims/claims/shared/claim"
+	"github.com/cpor-claims/claims/shared/httpapi"
 	"github.com/cpor-claims/claims/shared/notice"
 	"github.com/cpor-claims/claims/shared/store"
 )
@@ -68,37 +70,21 @@ func productIDs(c *claim.Claim) []string {
 
 // Handle answers one request.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	now := h.Clock().UTC()
-	if req.RequestContext.TimeEpoch > 0 {
-		now = time.UnixMilli(req.RequestContext.TimeEpoch).UTC()
-	}
-	token := req.PathParameters["token"]
+	now := httpapi.RequestTime(req, h.Clock)
 	method := req.RequestContext.HTTP.Method
 	if method != http.MethodGet && method != http.MethodPost {
-		return h.render(http.StatusMethodNotAllowed, view{State: "error", Title: "Not allowed"}), nil
+		return h.render(http.StatusMethodNotAllowed, page(view{State: "error", Title: "Not allowed"})), nil
 	}
-	if !claim.WellFormedToken(token) {
-		return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
-	}
-	tok, err := h.Store.GetToken(ctx, claim.HashToken(token), now)
-	if err == nil && tok.Kind != "" {
-		err = store.ErrNotFound // a decline link is not an opt-out link
-	}
+	notFound := page(view{State: "notfound", Title: "Link not valid"})
+	tok, c, err := h.link(ctx, req, "")
 	if errors.Is(err, store.ErrNotFound) {
-		return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
-	}
-	if err != nil {
-		return h.fail(ctx, err), nil
-	}
-	c, err := h.Store.Get(ctx, tok.ClaimID)
-	if errors.Is(err, store.ErrNotFound) {
-		return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
+		return h.render(http.StatusNotFound, notFound), nil
 	}
 	if err != nil {
 		return h.fail(ctx, err), nil
 	}
 	if status, v, ok := h.answer(c, tok, now, method); ok {
-		return h.render(status, v), nil
+		return h.render(status, page(v)), nil
 	}
 	// POST on a link that counts: opt out, and what the customer declined
 	// in the same transaction (this partner, this tenant, these products,
@@ -121,16 +107,16 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	switch {
 	case errors.Is(err, errMoved):
 		status, v, _ := h.answer(c, tok, now, method)
-		return h.render(status, v), nil
+		return h.render(status, page(v)), nil
 	case errors.Is(err, store.ErrNotFound):
-		return h.render(http.StatusNotFound, view{State: "notfound", Title: "Link not valid"}), nil
+		return h.render(http.StatusNotFound, notFound), nil
 	case err != nil:
 		return h.fail(ctx, err), nil
 	}
 	_ = notice.Partner(ctx, h.Store, h.Mail, next, h.Clock(), h.Log)
 	v := h.view(next)
 	v.State, v.Title = "done", "You have opted out"
-	return h.render(http.StatusOK, v), nil
+	return h.render(http.StatusOK, page(v)), nil
 }
 
 // errMoved: the claim no longer awaits this link's opt-out.
@@ -157,6 +143,30 @@ func (h *Handler) answer(c *claim.Claim, tok *store.Token, now time.Time, method
 	return 0, v, false
 }
 
+// link reads the request's link: its token, which must be of kind ("" for
+// an opt-out link, store.TokenDecline for a decline link), and the claim
+// it was issued for. A malformed or unknown token, a token of the other
+// kind, and a claim no longer there are all store.ErrNotFound: to the
+// customer, a link that does not exist.
+func (h *Handler) link(ctx context.Context, req events.APIGatewayV2HTTPRequest, kind string) (*store.Token, *claim.Claim, error) {
+	token := req.PathParameters["token"]
+	if !claim.WellFormedToken(token) {
+		return nil, nil, store.ErrNotFound
+	}
+	tok, err := h.Store.GetToken(ctx, claim.HashToken(token))
+	if err != nil {
+		return nil, nil, err
+	}
+	if tok.Kind != kind {
+		return nil, nil, store.ErrNotFound // each page takes only its own links
+	}
+	c, err := h.Store.Get(ctx, tok.ClaimID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tok, c, nil
+}
+
 func (h *Handler) view(c *claim.Claim) view {
 	v := view{PartnerName: c.PartnerName, CustomerName: c.Customer.Name, Domain: c.Customer.Domain, TenantID: c.Customer.TenantID}
 	if v.PartnerName == "" {
@@ -173,14 +183,16 @@ func (h *Handler) view(c *claim.Claim) view {
 	return v
 }
 
+// fail logs err and answers the page's error state (500).
 func (h *Handler) fail(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
 	h.Log.ErrorContext(ctx, "opt-out failed", "error", err)
-	return h.render(http.StatusInternalServerError, view{State: "error", Title: "Something went wrong"})
+	return h.render(http.StatusInternalServerError, page(view{State: "error", Title: "Something went wrong"}))
 }
 
-func (h *Handler) render(status int, v view) events.APIGatewayV2HTTPResponse {
+// render answers a customer page (the opt-out or the decline page).
+func (h *Handler) render(status int, p templ.Component) events.APIGatewayV2HTTPResponse {
 	var b bytes.Buffer
-	if err := page(v).Render(context.Background(), &b); err != nil {
+	if err := p.Render(context.Background(), &b); err != nil {
 		status = http.StatusInternalServerError
 		b.Reset()
 		b.WriteString("<!DOCTYPE html><title>Error</title><p>Something went wrong.</p>")

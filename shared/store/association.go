@@ -316,14 +316,6 @@ func (s *Store) HeldByOther(ctx context.Context, c *claim.Claim) (bool, error) {
 	return h.conflicting(claim.AssociationKeys(c), c.PartnerID), nil
 }
 
-// Approve commits an approval (ch: the claim moved to Approved) together
-// with the units of all its products, all or nothing. It fails with
-// ErrAssociationHeld when another partner holds any of them, read before
-// the write and enforced by the conditions of the write.
-func (s *Store) Approve(ctx context.Context, ch Change) error {
-	return s.ApproveKnown(ctx, ch, nil)
-}
-
 // ApproveKnown is Approve with units already read (by AssociationsOf, for a
 // whole page of claims): the first attempt uses them when they cover the
 // claim's keys, and any that changed since fail their condition, so the

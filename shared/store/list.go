@@ -66,17 +66,8 @@ func EncodeCursor(scope, createdKey, id string) string {
 // scope: it must decode, name a well-formed claim id and a key time in the
 // fixed format, and carry the sum of exactly these for this scope.
 func DecodeCursor(scope, s string) (createdKey, id string, err error) {
-	if len(s) == 0 || len(s) > 512 {
-		return "", "", ErrInvalidCursor
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return "", "", ErrInvalidCursor
-	}
 	var c cursor
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || dec.More() {
+	if !readCursor(s, &c) {
 		return "", "", ErrInvalidCursor
 	}
 	if !cursorID.MatchString(c.ID) || len(c.Created) != len(keyTime) {
@@ -138,38 +129,65 @@ func (s *Store) List(ctx context.Context, partnerID string, q ListQuery) (Page, 
 			in.ExpressionAttributeNames["#tid"] = "tenantId"
 		}
 	}
-	page := Page{Items: []claim.Claim{}}
+	items, last, err := queryPage(ctx, s.db, in, start, q.Limit, decodeClaim)
+	if err != nil {
+		return Page{}, fmt.Errorf("list claims: %w", err)
+	}
+	page := Page{Items: items}
+	if last != nil {
+		sk := strAttr(last, attrGSI1SK)
+		created, id, ok := strings.Cut(sk, "#")
+		if !ok {
+			return Page{}, fmt.Errorf("list claims: unexpected index key %q", sk)
+		}
+		page.Next = EncodeCursor(CursorScope(partnerID, q), created, id)
+	}
+	return page, nil
+}
+
+// queryPage runs the Query in from start until it has limit items or the
+// index ends: a filter applies after DynamoDB's limit, so each round asks
+// for what is still missing. last is the key to go on from when the page
+// is full and more may follow, nil when the listing ended.
+func queryPage[T any](ctx context.Context, db DB, in *dynamodb.QueryInput, start map[string]types.AttributeValue, limit int,
+	decode func(map[string]types.AttributeValue) (*T, error)) (items []T, last map[string]types.AttributeValue, err error) {
+	items = []T{}
 	for {
-		// A filter applies after the limit: ask for what is still missing and
-		// go on until the page is full or the partition ends.
-		in.Limit = aws.Int32(int32(q.Limit - len(page.Items)))
+		in.Limit = aws.Int32(int32(limit - len(items)))
 		in.ExclusiveStartKey = start
-		out, err := s.db.Query(ctx, in)
+		out, err := db.Query(ctx, in)
 		if err != nil {
-			return Page{}, fmt.Errorf("list claims: %w", err)
+			return nil, nil, err
 		}
 		for _, it := range out.Items {
-			c, err := decodeClaim(it)
+			v, err := decode(it)
 			if err != nil {
-				return Page{}, err
+				return nil, nil, err
 			}
-			page.Items = append(page.Items, *c)
+			items = append(items, *v)
 		}
 		start = out.LastEvaluatedKey
 		if start == nil {
-			return page, nil
+			return items, nil, nil
 		}
-		if len(page.Items) >= q.Limit {
-			var sk string
-			if v, ok := start[attrGSI1SK].(*types.AttributeValueMemberS); ok {
-				sk = v.Value
-			}
-			created, id, ok := strings.Cut(sk, "#")
-			if !ok {
-				return Page{}, fmt.Errorf("list claims: unexpected index key %q", sk)
-			}
-			page.Next = EncodeCursor(CursorScope(partnerID, q), created, id)
-			return page, nil
+		if len(items) >= limit {
+			return items, start, nil
 		}
 	}
+}
+
+// readCursor reads a cursor's JSON (base64url, at most 512 characters,
+// no unknown member, nothing after it) into c; whether its sum matches is
+// the caller's to check.
+func readCursor(s string, c any) bool {
+	if len(s) == 0 || len(s) > 512 {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	return dec.Decode(c) == nil && !dec.More()
 }

@@ -52,17 +52,8 @@ func EncodeUnitCursor(scope, holderSK string) string {
 
 // DecodeUnitCursor checks a cursor for the listing scope.
 func DecodeUnitCursor(scope, s string) (string, error) {
-	if len(s) == 0 || len(s) > 512 {
-		return "", ErrInvalidCursor
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return "", ErrInvalidCursor
-	}
 	var c unitCursor
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || dec.More() || !holderSKRE.MatchString(c.Key) {
+	if !readCursor(s, &c) || !holderSKRE.MatchString(c.Key) {
 		return "", ErrInvalidCursor
 	}
 	if subtle.ConstantTimeCompare([]byte(c.Sum), []byte(cursorSum(scope, "unit", c.Key))) != 1 {
@@ -111,28 +102,13 @@ func (s *Store) HeldBy(ctx context.Context, partnerID string, q UnitQuery) (Unit
 			attrHolderPK: str(holderPrefix + partnerID), attrHolderSK: str(hsk),
 		}
 	}
-	page := UnitPage{Items: []Unit{}}
-	for {
-		in.Limit = aws.Int32(int32(q.Limit - len(page.Items)))
-		in.ExclusiveStartKey = start
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return UnitPage{}, fmt.Errorf("list held units: %w", err)
-		}
-		for _, it := range out.Items {
-			u, err := decodeUnit(it)
-			if err != nil {
-				return UnitPage{}, err
-			}
-			page.Items = append(page.Items, *u)
-		}
-		start = out.LastEvaluatedKey
-		if start == nil {
-			return page, nil
-		}
-		if len(page.Items) >= q.Limit {
-			page.Next = EncodeUnitCursor(scope, strAttr(start, attrHolderSK))
-			return page, nil
-		}
+	items, last, err := queryPage(ctx, s.db, in, start, q.Limit, decodeUnit)
+	if err != nil {
+		return UnitPage{}, fmt.Errorf("list held units: %w", err)
 	}
+	page := UnitPage{Items: items}
+	if last != nil {
+		page.Next = EncodeUnitCursor(scope, strAttr(last, attrHolderSK))
+	}
+	return page, nil
 }

@@ -59,8 +59,8 @@ func (s *Store) TokenOp(t Token) (Op, error) {
 // GetToken reads a token item by the token's hash; ErrNotFound only when no
 // such token was ever issued. Whether it still counts is the caller's to
 // judge from its claim (Valid, Deadline): a token is never "not found" for
-// being old. The time argument is no longer used (tokens do not expire).
-func (s *Store) GetToken(ctx context.Context, hash string, _ time.Time) (*Token, error) {
+// being old.
+func (s *Store) GetToken(ctx context.Context, hash string) (*Token, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: key(tokenPrefix+hash, tokenSK), ConsistentRead: aws.Bool(true),
 	})

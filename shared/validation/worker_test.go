@@ -261,7 +261,7 @@ func TestAllGoodNotifiesTheCustomerOnce(t *testing.T) {
 	if !claim.WellFormedToken(token) {
 		t.Fatalf("token %q", token)
 	}
-	tok, err := f.store.GetToken(context.Background(), claim.HashToken(token), clock)
+	tok, err := f.store.GetToken(context.Background(), claim.HashToken(token))
 	if err != nil || tok.ClaimID != c.ID || !tok.Valid(got.Version) {
 		t.Fatalf("token item: %+v %v", tok, err)
 	}
@@ -512,7 +512,7 @@ func TestHeldByAnotherPartnerIsRejectedButPendingIsNot(t *testing.T) {
 	ga := f.get(a.ID)
 	next := *ga
 	ev, _ := claim.Apply(&next, claim.ActionApproved, claim.Actor{Type: claim.ActorSystem, ID: "t"}, clock.Add(240*time.Hour), nil)
-	if err := f.store.Approve(ctx, store.Change{Claim: &next, ExpectStatus: ga.Status, ExpectVersion: ga.Version, Event: ev}); err != nil {
+	if err := f.store.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: ga.Status, ExpectVersion: ga.Version, Event: ev}, nil); err != nil {
 		t.Fatal(err)
 	}
 	c := f.submitted("partner-c", claimtest.PDF, func(c *claim.Claim) {
@@ -546,7 +546,7 @@ func TestCrashBeforeTheEmailNotifiesAgainWithANewLink(t *testing.T) {
 	if got.CustomerNotifiedAt == nil || got.Status != claim.StatusPendingCustomer {
 		t.Fatalf("not marked notified: %+v", got)
 	}
-	old, err := f.store.GetToken(ctx, oldHash, clock)
+	old, err := f.store.GetToken(ctx, oldHash)
 	if err != nil || old.Valid(got.Version) {
 		t.Fatalf("the unsent link still works: %+v %v", old, err)
 	}

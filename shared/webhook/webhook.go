@@ -52,15 +52,6 @@ func NewSecret() (string, []byte, error) {
 	return SecretPrefix + base64.StdEncoding.EncodeToString(key), key, nil
 }
 
-// SecretKey is the signing key of a secret: the bytes after "whsec_".
-func SecretKey(secret string) ([]byte, error) {
-	raw, ok := strings.CutPrefix(secret, SecretPrefix)
-	if !ok {
-		return nil, fmt.Errorf("not a webhook secret")
-	}
-	return base64.StdEncoding.DecodeString(raw)
-}
-
 // Signature is one "v1,<base64>" signature of msgID.timestamp.body.
 func Signature(key []byte, msgID string, ts time.Time, body []byte) string {
 	mac := hmac.New(sha256.New, key)

@@ -13,7 +13,7 @@ import (
 	"github.com/cpor-claims/claims/shared/store"
 )
 
-// Route keys of the associations' second half (API.md "After approval (v2)").
+// AssociationsFunction's route keys (API.md "After approval (v2)").
 const (
 	RouteDisassociate = "POST /claims/{id}/disassociate"
 	RouteAssociations = "GET /associations"
@@ -35,31 +35,28 @@ func (a *After) AssociationsRoutes() map[string]handler {
 	}
 }
 
+// disassociate is a step like dispute (submit.go), then the emails an end
+// calls for.
 func (a *After) disassociate(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	who, err := writer(req)
-	if err != nil {
-		return nil200(), err
-	}
-	id := req.PathParameters["id"]
-	var body struct {
-		Reason string `json:"reason"`
-	}
-	err = a.input(ctx, who, req, id,
-		func() error { _, err := httpapi.DecodeJSON(req, &body); return err })
+	who, id, body, err := readStep[reasonBody](ctx, &a.API, req)
 	if err != nil {
 		return nil200(), err
 	}
 	now := httpapi.RequestTime(req)
 	c, err := a.Service.Disassociate(ctx, who, id, body.Reason, now)
-	if err != nil {
-		return nil200(), err
+	if err == nil {
+		ending.Notify(ctx, a.Service.Store, a.Mail, c, now, a.Service.Log)
 	}
-	ending.Notify(ctx, a.Service.Store, a.Mail, c, now, a.Service.Log)
-	return claimResponse(http.StatusOK, c), nil
+	return stepDone(http.StatusOK, c, err)
 }
 
-// Association is one row of GET /associations: one unit the partner holds.
-type Association struct {
+// associationColumns are the CSV export's columns of GET /associations,
+// the members of a JSON row in the same order.
+var associationColumns = []string{"tenantId", "domain", "customerName", "productId", "subscriptionId", "claimId", "mpnId", "since"}
+
+// association is one row of GET /associations: one unit the partner
+// holds. subscriptionId is null for a unit of a whole product or workload.
+type association struct {
 	TenantID       string  `json:"tenantId"`
 	Domain         string  `json:"domain"`
 	CustomerName   string  `json:"customerName"`
@@ -70,11 +67,8 @@ type Association struct {
 	Since          string  `json:"since"`
 }
 
-// AssociationColumns are the CSV export's columns of GET /associations.
-var AssociationColumns = []string{"tenantId", "domain", "customerName", "productId", "subscriptionId", "claimId", "mpnId", "since"}
-
-func associationOf(u store.Unit) Association {
-	a := Association{
+func associationOf(u store.Unit) association {
+	a := association{
 		TenantID: u.TenantID, Domain: u.Domain, CustomerName: u.CustomerName, ProductID: u.ProductID,
 		ClaimID: u.ClaimID, MPNID: u.MPNID, Since: u.Since.UTC().Format(time.RFC3339),
 	}
@@ -85,7 +79,7 @@ func associationOf(u store.Unit) Association {
 	return a
 }
 
-func (r Association) row() []string {
+func (r association) row() []string {
 	sub := ""
 	if r.SubscriptionID != nil {
 		sub = *r.SubscriptionID
@@ -106,33 +100,28 @@ func (a *After) associations(ctx context.Context, req events.APIGatewayV2HTTPReq
 		return nil200(), err
 	}
 	uq := store.UnitQuery{TenantID: q["tenantId"], ProductID: q["productId"], Cursor: q["cursor"]}
-	asCSV := httpapi.WantsCSV(req)
-	if asCSV {
-		uq.Limit, err = httpapi.ParseCSVLimit(q["limit"])
-	} else {
-		uq.Limit, err = httpapi.ParseLimit(q["limit"])
-	}
-	if err != nil {
+	var asCSV bool
+	if uq.Limit, asCSV, err = listLimit(req, q["limit"]); err != nil {
 		return nil200(), err
 	}
-	var bad []claim.FieldError
+	var bad []httpapi.FieldError
 	if t := uq.TenantID; t != "" && !claim.IsGUID(t) {
-		bad = append(bad, claim.FieldError{Field: "tenantId", Message: "must be a GUID"})
+		bad = append(bad, httpapi.FieldError{Field: "tenantId", Message: "must be a GUID"})
 	}
 	if p := uq.ProductID; p != "" {
 		if _, ok := claim.LookupProduct(p); !ok {
-			bad = append(bad, claim.FieldError{Field: "productId", Message: "is not a product of the catalog"})
+			bad = append(bad, httpapi.FieldError{Field: "productId", Message: "is not a product of the catalog"})
 		}
 	}
 	if len(bad) > 0 {
 		return nil200(), badRequest(bad...)
 	}
-	page, err := a.Service.Store.HeldBy(ctx, who.PartnerID, uq)
+	pg, err := a.Service.Store.HeldBy(ctx, who.PartnerID, uq)
 	if err != nil {
 		return nil200(), err
 	}
-	items := make([]Association, 0, len(page.Items))
-	for _, u := range page.Items {
+	items := make([]association, 0, len(pg.Items))
+	for _, u := range pg.Items {
 		items = append(items, associationOf(u))
 	}
 	if asCSV {
@@ -140,11 +129,7 @@ func (a *After) associations(ctx context.Context, req events.APIGatewayV2HTTPReq
 		for _, it := range items {
 			rows = append(rows, it.row())
 		}
-		return httpapi.CSV(req, AssociationColumns, rows, page.Next), nil
+		return httpapi.CSV(req, associationColumns, rows, pg.Next), nil
 	}
-	var next *string
-	if page.Next != "" {
-		next = &page.Next
-	}
-	return httpapi.JSON(http.StatusOK, map[string]any{"items": items, "nextCursor": next}), nil
+	return page(items, pg.Next), nil
 }
