@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cpor-claims/claims/local/testenv"
-	"github.com/cpor-claims/claims/shared/awsclient"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/store"
 )
@@ -62,14 +61,12 @@ func (c *conflicting) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 	}
 }
 
-// conflictingStore returns a store whose client is db's wrapper and a plain
+// conflictingStore returns a store whose client is tb's wrapper and a plain
 // one on the same table (the racing writer), with a Draft created.
-func conflictingStore(t *testing.T) (*store.Store, *store.Store, *conflicting, *claim.Claim) {
+func conflictingStore(t *testing.T, tb testenv.Table) (*store.Store, *store.Store, *conflicting, *claim.Claim) {
 	t.Helper()
-	res := testenv.Provision(t)
-	real := awsclient.DynamoDB(testenv.AWSConfig(t))
-	db := &conflicting{DB: real}
-	s, plain := store.New(db, res.TableName), store.New(real, res.TableName)
+	db := &conflicting{DB: tb.DB}
+	s, plain := store.New(db, tb.Name), store.New(tb.DB, tb.Name)
 	c := draft("p1", "11111111-1111-1111-1111-111111111111", t0)
 	create(t, plain, c)
 	return s, plain, db, c
@@ -94,134 +91,144 @@ func rename(name string, at time.Time, seen *[]int64) store.Step {
 // A commit that met a writer that did not commit is read again and
 // committed: once, with one history event.
 func TestTransitionRetriesAnUncommittedConflict(t *testing.T) {
-	ctx := context.Background()
-	s, plain, db, c := conflictingStore(t)
-	db.n = 3
-	var seen []int64
-	got, err := store.Transition(ctx, s, c.ID, rename("mine", t0.Add(time.Minute), &seen))
-	if err != nil {
-		t.Fatalf("a conflict with an uncommitted writer became %v", err)
-	}
-	if got.Version != 2 || got.Name != "mine" || db.refused != 3 || db.calls != 4 {
-		t.Fatalf("version %d name %q after %d refusals and %d calls", got.Version, got.Name, db.refused, db.calls)
-	}
-	if len(seen) != 4 || seen[0] != 1 || seen[3] != 1 {
-		t.Fatalf("decided on versions %v, want 1 four times", seen)
-	}
-	cur, err := plain.Get(ctx, c.ID)
-	if err != nil || cur.Version != 2 || cur.Name != "mine" {
-		t.Fatalf("stored %+v %v", cur, err)
-	}
-	if got := actions(t, plain, c.ID); len(got) != 2 || got[1] != claim.ActionUpdated {
-		t.Fatalf("history %v, want created, updated", got)
-	}
+	eachDB(t, func(t *testing.T, tb testenv.Table) {
+		ctx := context.Background()
+		s, plain, db, c := conflictingStore(t, tb)
+		db.n = 3
+		var seen []int64
+		got, err := store.Transition(ctx, s, c.ID, rename("mine", t0.Add(time.Minute), &seen))
+		if err != nil {
+			t.Fatalf("a conflict with an uncommitted writer became %v", err)
+		}
+		if got.Version != 2 || got.Name != "mine" || db.refused != 3 || db.calls != 4 {
+			t.Fatalf("version %d name %q after %d refusals and %d calls", got.Version, got.Name, db.refused, db.calls)
+		}
+		if len(seen) != 4 || seen[0] != 1 || seen[3] != 1 {
+			t.Fatalf("decided on versions %v, want 1 four times", seen)
+		}
+		cur, err := plain.Get(ctx, c.ID)
+		if err != nil || cur.Version != 2 || cur.Name != "mine" {
+			t.Fatalf("stored %+v %v", cur, err)
+		}
+		if got := actions(t, plain, c.ID); len(got) != 2 || got[1] != claim.ActionUpdated {
+			t.Fatalf("history %v, want created, updated", got)
+		}
+	})
 }
 
 // A commit that lost to a writer that committed is decided again on the
 // claim the racer left: both changes stand, in order.
 func TestTransitionDecidesAgainOnTheRacersClaim(t *testing.T) {
-	ctx := context.Background()
-	s, plain, db, c := conflictingStore(t)
-	db.n = 1
-	db.before = func() {
-		var racer []int64
-		if _, err := store.Transition(ctx, plain, c.ID, rename("racer", t0.Add(time.Minute), &racer)); err != nil {
-			t.Errorf("racer: %v", err)
+	eachDB(t, func(t *testing.T, tb testenv.Table) {
+		ctx := context.Background()
+		s, plain, db, c := conflictingStore(t, tb)
+		db.n = 1
+		db.before = func() {
+			var racer []int64
+			if _, err := store.Transition(ctx, plain, c.ID, rename("racer", t0.Add(time.Minute), &racer)); err != nil {
+				t.Errorf("racer: %v", err)
+			}
 		}
-	}
-	var seen []int64
-	step := rename("mine", t0.Add(2*time.Minute), &seen)
-	step.Detail = map[string]string{"who": "mine"}
-	got, err := store.Transition(ctx, s, c.ID, step)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Version != 3 || got.Name != "mine" || len(seen) != 2 || seen[0] != 1 || seen[1] != 2 {
-		t.Fatalf("version %d name %q decided on %v, want 3 mine [1 2]", got.Version, got.Name, seen)
-	}
-	evs, err := plain.History(ctx, c.ID)
-	if err != nil || len(evs) != 3 || evs[1].Detail["who"] != "" || evs[2].Detail["who"] != "mine" {
-		t.Fatalf("history %+v %v", evs, err)
-	}
+		var seen []int64
+		step := rename("mine", t0.Add(2*time.Minute), &seen)
+		step.Detail = map[string]string{"who": "mine"}
+		got, err := store.Transition(ctx, s, c.ID, step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version != 3 || got.Name != "mine" || len(seen) != 2 || seen[0] != 1 || seen[1] != 2 {
+			t.Fatalf("version %d name %q decided on %v, want 3 mine [1 2]", got.Version, got.Name, seen)
+		}
+		evs, err := plain.History(ctx, c.ID)
+		if err != nil || len(evs) != 3 || evs[1].Detail["who"] != "" || evs[2].Detail["who"] != "mine" {
+			t.Fatalf("history %+v %v", evs, err)
+		}
+	})
 }
 
 // With AtVersion the step was decided on that version: once a racer
 // committed, the step ends with ErrVersionConflict and is not tried again.
 func TestTransitionAtVersionDoesNotDecideAgain(t *testing.T) {
-	ctx := context.Background()
-	s, plain, db, c := conflictingStore(t)
-	db.n = 1
-	db.before = func() {
-		var racer []int64
-		if _, err := store.Transition(ctx, plain, c.ID, rename("racer", t0.Add(time.Minute), &racer)); err != nil {
-			t.Errorf("racer: %v", err)
+	eachDB(t, func(t *testing.T, tb testenv.Table) {
+		ctx := context.Background()
+		s, plain, db, c := conflictingStore(t, tb)
+		db.n = 1
+		db.before = func() {
+			var racer []int64
+			if _, err := store.Transition(ctx, plain, c.ID, rename("racer", t0.Add(time.Minute), &racer)); err != nil {
+				t.Errorf("racer: %v", err)
+			}
 		}
-	}
-	var seen []int64
-	step := rename("mine", t0.Add(2*time.Minute), &seen)
-	step.From, step.AtVersion = c, c.Version
-	if _, err := store.Transition(ctx, s, c.ID, step); !errors.Is(err, store.ErrVersionConflict) {
-		t.Fatalf("got %v, want ErrVersionConflict", err)
-	}
-	if db.calls != 1 || len(seen) != 1 {
-		t.Fatalf("%d commits, decided %d times; want 1 and 1 (From is not read again)", db.calls, len(seen))
-	}
-	cur, err := plain.Get(ctx, c.ID)
-	if err != nil || cur.Version != 2 || cur.Name != "racer" {
-		t.Fatalf("stored %+v %v, want the racer's", cur, err)
-	}
+		var seen []int64
+		step := rename("mine", t0.Add(2*time.Minute), &seen)
+		step.From, step.AtVersion = c, c.Version
+		if _, err := store.Transition(ctx, s, c.ID, step); !errors.Is(err, store.ErrVersionConflict) {
+			t.Fatalf("got %v, want ErrVersionConflict", err)
+		}
+		if db.calls != 1 || len(seen) != 1 {
+			t.Fatalf("%d commits, decided %d times; want 1 and 1 (From is not read again)", db.calls, len(seen))
+		}
+		cur, err := plain.Get(ctx, c.ID)
+		if err != nil || cur.Version != 2 || cur.Name != "racer" {
+			t.Fatalf("stored %+v %v, want the racer's", cur, err)
+		}
+	})
 }
 
 // A claim that keeps changing is given up after MaxAttempts commits, with
 // ErrVersionConflict and nothing written.
 func TestTransitionGivesUpAfterMaxAttempts(t *testing.T) {
-	ctx := context.Background()
-	s, plain, db, c := conflictingStore(t)
-	db.n = store.MaxAttempts + 3
-	var seen []int64
-	if _, err := store.Transition(ctx, s, c.ID, rename("mine", t0.Add(time.Minute), &seen)); !errors.Is(err, store.ErrVersionConflict) {
-		t.Fatalf("got %v, want ErrVersionConflict", err)
-	}
-	if db.calls != store.MaxAttempts || len(seen) != store.MaxAttempts {
-		t.Fatalf("%d commits, decided %d times; want %d", db.calls, len(seen), store.MaxAttempts)
-	}
-	cur, err := plain.Get(ctx, c.ID)
-	if err != nil || cur.Version != 1 {
-		t.Fatalf("stored %+v %v, want untouched", cur, err)
-	}
+	eachDB(t, func(t *testing.T, tb testenv.Table) {
+		ctx := context.Background()
+		s, plain, db, c := conflictingStore(t, tb)
+		db.n = store.MaxAttempts + 3
+		var seen []int64
+		if _, err := store.Transition(ctx, s, c.ID, rename("mine", t0.Add(time.Minute), &seen)); !errors.Is(err, store.ErrVersionConflict) {
+			t.Fatalf("got %v, want ErrVersionConflict", err)
+		}
+		if db.calls != store.MaxAttempts || len(seen) != store.MaxAttempts {
+			t.Fatalf("%d commits, decided %d times; want %d", db.calls, len(seen), store.MaxAttempts)
+		}
+		cur, err := plain.Get(ctx, c.ID)
+		if err != nil || cur.Version != 1 {
+			t.Fatalf("stored %+v %v, want untouched", cur, err)
+		}
+	})
 }
 
 // Refusals from the fresh claim are answers, not races: an unknown claim,
 // a step the lifecycle does not have, the caller's own check. None is
 // retried, and none writes.
 func TestTransitionRefusalsAreNotRetried(t *testing.T) {
-	ctx := context.Background()
-	s, _, db, c := conflictingStore(t)
-	db.n = store.MaxAttempts // a retry would meet these
-	step := store.Step{Action: claim.ActionApproved, Actor: partnerActor, At: t0}
-	if _, err := store.Transition(ctx, s, "no-such-claim", step); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("unknown claim: %v, want ErrNotFound", err)
-	}
-	var te *claim.TransitionError
-	if _, err := store.Transition(ctx, s, c.ID, step); !errors.As(err, &te) || te.From != claim.StatusDraft {
-		t.Fatalf("approve a Draft: %v, want a TransitionError from Draft", err)
-	}
-	mine := errors.New("not yours")
-	checks := 0
-	step = store.Step{Action: claim.ActionSubmitted, Actor: partnerActor, At: t0,
-		Check: func(*claim.Claim) error { checks++; return mine }}
-	if _, err := store.Transition(ctx, s, c.ID, step); err != mine || checks != 1 {
-		t.Fatalf("check: %v after %d checks, want its own error once", err, checks)
-	}
-	// A version conflict of the caller's own making (AtVersion) is not a
-	// race to retry either.
-	step = store.Step{Action: claim.ActionSubmitted, Actor: partnerActor, At: t0, AtVersion: c.Version + 1}
-	if _, err := store.Transition(ctx, s, c.ID, step); !errors.Is(err, store.ErrVersionConflict) {
-		t.Fatalf("at another version: %v, want ErrVersionConflict", err)
-	}
-	if db.calls != 0 {
-		t.Fatalf("%d commits tried, want none", db.calls)
-	}
+	eachDB(t, func(t *testing.T, tb testenv.Table) {
+		ctx := context.Background()
+		s, _, db, c := conflictingStore(t, tb)
+		db.n = store.MaxAttempts // a retry would meet these
+		step := store.Step{Action: claim.ActionApproved, Actor: partnerActor, At: t0}
+		if _, err := store.Transition(ctx, s, "no-such-claim", step); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown claim: %v, want ErrNotFound", err)
+		}
+		var te *claim.TransitionError
+		if _, err := store.Transition(ctx, s, c.ID, step); !errors.As(err, &te) || te.From != claim.StatusDraft {
+			t.Fatalf("approve a Draft: %v, want a TransitionError from Draft", err)
+		}
+		mine := errors.New("not yours")
+		checks := 0
+		step = store.Step{Action: claim.ActionSubmitted, Actor: partnerActor, At: t0,
+			Check: func(*claim.Claim) error { checks++; return mine }}
+		if _, err := store.Transition(ctx, s, c.ID, step); err != mine || checks != 1 {
+			t.Fatalf("check: %v after %d checks, want its own error once", err, checks)
+		}
+		// A version conflict of the caller's own making (AtVersion) is not a
+		// race to retry either.
+		step = store.Step{Action: claim.ActionSubmitted, Actor: partnerActor, At: t0, AtVersion: c.Version + 1}
+		if _, err := store.Transition(ctx, s, c.ID, step); !errors.Is(err, store.ErrVersionConflict) {
+			t.Fatalf("at another version: %v, want ErrVersionConflict", err)
+		}
+		if db.calls != 0 {
+			t.Fatalf("%d commits tried, want none", db.calls)
+		}
+	})
 }
 
 // Prepare is the step without the write: the change Transition commits
