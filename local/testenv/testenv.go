@@ -42,7 +42,7 @@ var (
 )
 
 // Runner is what Main runs: a *testing.M, or one that wraps it with
-// package-wide setup (the runner tests start a runner inside the stack).
+// package-wide setup (local/runner and local/e2e start a runner inside the stack).
 type Runner interface{ Run() int }
 
 // Main is TestMain's body for packages whose tests use the stack.

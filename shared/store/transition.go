@@ -11,8 +11,8 @@ import (
 	"github.com/cpor-claims/claims/shared/claim"
 )
 
-// Every change of a claim goes through Transition (DESIGN.md "Single
-// table"): read the claim, copy it, apply the action from the transition
+// Every change of a claim goes through Transition (docs/design.md "One
+// transition primitive, one retry policy"): read the claim, copy it, apply the action from the transition
 // table (claim.Apply, or claim.Touch for an action that keeps the status),
 // commit the copy with its history event under the status and version read,
 // and, when another writer got there first, read it again and start over,
