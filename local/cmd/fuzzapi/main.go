@@ -110,6 +110,9 @@ func Fuzz(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "fuzzapi: schemathesis ran %s against %s (seed %d, %d examples per operation and phase)\n",
 		time.Since(started).Round(time.Second), r.URL(), o.Seed, o.Examples)
 	var exit *exec.ExitError
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("schemathesis did not finish before its deadline (%v) and was stopped: its report above is partial", ctx.Err())
+	}
 	if errors.As(err, &exit) {
 		return fmt.Errorf("schemathesis found failures (exit %d): see its report above", exit.ExitCode())
 	}
