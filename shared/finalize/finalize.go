@@ -29,7 +29,7 @@ type Partners interface {
 
 // Finalizer decides due claims.
 type Finalizer struct {
-	Store    Store
+	Store    *store.Store
 	Jobs     Jobs
 	Mail     Partners
 	Clock    func() time.Time

@@ -41,7 +41,7 @@ type Partners interface {
 
 // Handler serves GET and POST /opt-out/{token}.
 type Handler struct {
-	Store    Store
+	Store    *store.Store
 	Mail     Partners
 	Location *time.Location
 	Clock    func() time.Time
