@@ -216,18 +216,6 @@ func (t *table) keyOf(it item) item {
 	return k
 }
 
-// condition evaluates a condition expression against the item (nil: none).
-func condition(expr *string, r *refs, it item) (bool, error) {
-	if aws.ToString(expr) == "" {
-		return true, nil
-	}
-	c, err := parseCond(*expr, r)
-	if err != nil {
-		return false, err
-	}
-	return c.eval(it)
-}
-
 func noExpressionValues(names map[string]string, values map[string]types.AttributeValue) error {
 	if len(names) > 0 {
 		return validation("ExpressionAttributeNames can only be specified when using expressions")
