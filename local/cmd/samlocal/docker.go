@@ -42,6 +42,14 @@ func ensureDocker(ctx context.Context, root string) (string, func(), error) {
 	if data == "" {
 		data = filepath.Join(root, ".tools", "docker")
 	}
+	// runc refuses a container's root file system reached through a
+	// symlink ("invalid rootfs"): a .tools linked from another checkout.
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return "", nil, err
+	}
+	if real, err := filepath.EvalSymlinks(data); err == nil {
+		data = real
+	}
 	bip := os.Getenv("CLAIMS_DOCKER_BIP")
 	if bip == "" {
 		bip = BridgeIP
