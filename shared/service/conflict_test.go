@@ -14,13 +14,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/claim"
@@ -29,43 +24,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-// conflicting is the real DynamoDB client, except that the next n
-// TransactWriteItems are refused as DynamoDB refuses a transaction that
-// meets another one in flight; before runs first (the racing writer).
-type conflicting struct {
-	store.DB
-	mu     sync.Mutex
-	n      int
-	before func()
-	seen   int
-}
-
-func (c *conflicting) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.mu.Lock()
-	refuse := c.n > 0
-	if refuse {
-		c.n--
-		c.seen++
-	}
-	before := c.before
-	c.mu.Unlock()
-	if !refuse {
-		return c.DB.TransactWriteItems(ctx, in, opts...)
-	}
-	if before != nil {
-		before()
-	}
-	reasons := make([]types.CancellationReason, len(in.TransactItems))
-	for i := range reasons {
-		reasons[i].Code = aws.String("None")
-	}
-	reasons[0].Code = aws.String("TransactionConflict")
-	return nil, &types.TransactionCanceledException{
-		Message:             aws.String("Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]"),
-		CancellationReasons: reasons,
-	}
-}
 
 var admin = service.Caller{Sub: "admin@fabrikam.example", PartnerID: "fabrikam", MPNIDs: []string{"1234567"}, Admin: true}
 
@@ -82,11 +40,11 @@ func rename(name string) func(service.Fields) (service.Fields, error) {
 
 // setup returns a service whose store's DynamoDB client is db's wrapper,
 // and a plain one on the same table (the racing writer).
-func setup(t *testing.T) (*service.Service, *service.Service, *conflicting) {
+func setup(t *testing.T) (*service.Service, *service.Service, *testenv.Conflicting) {
 	t.Helper()
 	tb := testenv.DynamoDB(t)
 	real := tb.DB
-	db := &conflicting{DB: real}
+	db := &testenv.Conflicting{DB: real}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return service.New(store.New(db, tb.Name), nil, nil, log), service.New(store.New(real, tb.Name), nil, nil, log), db
 }
@@ -103,14 +61,14 @@ func TestIfMatchRetriesAConflictWhileTheVersionMatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.n = 2
+	db.N = 2
 	v := int64(1)
 	got, err := s.Update(ctx, admin, c.ID, &v, rename("mine"), t0.Add(time.Second))
 	if err != nil {
 		t.Fatalf("a conflict with an uncommitted writer became %v", err)
 	}
-	if got.Version != 2 || got.Name != "mine" || db.seen != 2 {
-		t.Fatalf("version %d name %q after %d conflicts", got.Version, got.Name, db.seen)
+	if got.Version != 2 || got.Name != "mine" || db.Refused() != 2 {
+		t.Fatalf("version %d name %q after %d conflicts", got.Version, got.Name, db.Refused())
 	}
 }
 
@@ -123,8 +81,8 @@ func TestIfMatchIsAMismatchOnceTheRacerCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.n = 1
-	db.before = func() {
+	db.N = 1
+	db.Before = func() {
 		if _, err := plain.Update(ctx, admin, c.ID, nil, rename("racer"), t0.Add(time.Second)); err != nil {
 			t.Errorf("racer: %v", err)
 		}
@@ -151,8 +109,8 @@ func TestCreateRetriesAConflictThenReplays(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, plain, db := setup(t)
 			var racer *claim.Claim
-			db.n = 1
-			db.before = func() {
+			db.N = 1
+			db.Before = func() {
 				var err error
 				racer, _, err = plain.Create(ctx, admin, draft(), &service.Idempotency{Key: "k", RequestHash: "h1"}, t0)
 				if err != nil {
@@ -186,7 +144,7 @@ func TestUpdateRetriesAConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.n = 3
+	db.N = 3
 	got, err := s.Update(ctx, admin, c.ID, nil, rename("mine"), t0.Add(time.Second))
 	if err != nil || got.Version != 2 {
 		t.Fatalf("%+v %v", got, err)

@@ -1,7 +1,7 @@
 package store_test
 
 // Transition's retry policy. DynamoDB Local runs one transaction at a time,
-// so it never answers TransactionConflict; conflicting makes chosen
+// so it never answers TransactionConflict; testenv.Conflicting makes chosen
 // TransactWriteItems answer what DynamoDB answers when two transactions
 // meet (TransactionCanceledException, reason TransactionConflict, nothing
 // written), optionally after a racing writer really committed.
@@ -9,63 +9,19 @@ package store_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cpor-claims/claims/local/testenv"
 	"github.com/cpor-claims/claims/shared/claim"
 	"github.com/cpor-claims/claims/shared/store"
 )
 
-// conflicting is the real DynamoDB client, except that the next n
-// TransactWriteItems are refused with TransactionConflict; before runs
-// first (the racing writer). calls counts every TransactWriteItems.
-type conflicting struct {
-	store.DB
-	mu      sync.Mutex
-	n       int
-	before  func()
-	refused int
-	calls   int
-}
-
-func (c *conflicting) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.mu.Lock()
-	c.calls++
-	refuse := c.n > 0
-	if refuse {
-		c.n--
-		c.refused++
-	}
-	before := c.before
-	c.mu.Unlock()
-	if !refuse {
-		return c.DB.TransactWriteItems(ctx, in, opts...)
-	}
-	if before != nil {
-		before()
-	}
-	reasons := make([]types.CancellationReason, len(in.TransactItems))
-	for i := range reasons {
-		reasons[i].Code = aws.String("None")
-	}
-	reasons[0].Code = aws.String("TransactionConflict")
-	return nil, &types.TransactionCanceledException{
-		Message:             aws.String("Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]"),
-		CancellationReasons: reasons,
-	}
-}
-
 // conflictingStore returns a store whose client is tb's wrapper and a plain
 // one on the same table (the racing writer), with a Draft created.
-func conflictingStore(t *testing.T, tb testenv.Table) (*store.Store, *store.Store, *conflicting, *claim.Claim) {
+func conflictingStore(t *testing.T, tb testenv.Table) (*store.Store, *store.Store, *testenv.Conflicting, *claim.Claim) {
 	t.Helper()
-	db := &conflicting{DB: tb.DB}
+	db := &testenv.Conflicting{DB: tb.DB}
 	s, plain := store.New(db, tb.Name), store.New(tb.DB, tb.Name)
 	c := draft("p1", "11111111-1111-1111-1111-111111111111", t0)
 	create(t, plain, c)
@@ -94,14 +50,14 @@ func TestTransitionRetriesAnUncommittedConflict(t *testing.T) {
 	eachDB(t, func(t *testing.T, tb testenv.Table) {
 		ctx := context.Background()
 		s, plain, db, c := conflictingStore(t, tb)
-		db.n = 3
+		db.N = 3
 		var seen []int64
 		got, err := store.Transition(ctx, s, c.ID, rename("mine", t0.Add(time.Minute), &seen))
 		if err != nil {
 			t.Fatalf("a conflict with an uncommitted writer became %v", err)
 		}
-		if got.Version != 2 || got.Name != "mine" || db.refused != 3 || db.calls != 4 {
-			t.Fatalf("version %d name %q after %d refusals and %d calls", got.Version, got.Name, db.refused, db.calls)
+		if got.Version != 2 || got.Name != "mine" || db.Refused() != 3 || db.Calls() != 4 {
+			t.Fatalf("version %d name %q after %d refusals and %d calls", got.Version, got.Name, db.Refused(), db.Calls())
 		}
 		if len(seen) != 4 || seen[0] != 1 || seen[3] != 1 {
 			t.Fatalf("decided on versions %v, want 1 four times", seen)
@@ -122,8 +78,8 @@ func TestTransitionDecidesAgainOnTheRacersClaim(t *testing.T) {
 	eachDB(t, func(t *testing.T, tb testenv.Table) {
 		ctx := context.Background()
 		s, plain, db, c := conflictingStore(t, tb)
-		db.n = 1
-		db.before = func() {
+		db.N = 1
+		db.Before = func() {
 			var racer []int64
 			if _, err := store.Transition(ctx, plain, c.ID, rename("racer", t0.Add(time.Minute), &racer)); err != nil {
 				t.Errorf("racer: %v", err)
@@ -152,8 +108,8 @@ func TestTransitionAtVersionDoesNotDecideAgain(t *testing.T) {
 	eachDB(t, func(t *testing.T, tb testenv.Table) {
 		ctx := context.Background()
 		s, plain, db, c := conflictingStore(t, tb)
-		db.n = 1
-		db.before = func() {
+		db.N = 1
+		db.Before = func() {
 			var racer []int64
 			if _, err := store.Transition(ctx, plain, c.ID, rename("racer", t0.Add(time.Minute), &racer)); err != nil {
 				t.Errorf("racer: %v", err)
@@ -165,8 +121,8 @@ func TestTransitionAtVersionDoesNotDecideAgain(t *testing.T) {
 		if _, err := store.Transition(ctx, s, c.ID, step); !errors.Is(err, store.ErrVersionConflict) {
 			t.Fatalf("got %v, want ErrVersionConflict", err)
 		}
-		if db.calls != 1 || len(seen) != 1 {
-			t.Fatalf("%d commits, decided %d times; want 1 and 1 (From is not read again)", db.calls, len(seen))
+		if db.Calls() != 1 || len(seen) != 1 {
+			t.Fatalf("%d commits, decided %d times; want 1 and 1 (From is not read again)", db.Calls(), len(seen))
 		}
 		cur, err := plain.Get(ctx, c.ID)
 		if err != nil || cur.Version != 2 || cur.Name != "racer" {
@@ -181,13 +137,13 @@ func TestTransitionGivesUpAfterMaxAttempts(t *testing.T) {
 	eachDB(t, func(t *testing.T, tb testenv.Table) {
 		ctx := context.Background()
 		s, plain, db, c := conflictingStore(t, tb)
-		db.n = store.MaxAttempts + 3
+		db.N = store.MaxAttempts + 3
 		var seen []int64
 		if _, err := store.Transition(ctx, s, c.ID, rename("mine", t0.Add(time.Minute), &seen)); !errors.Is(err, store.ErrVersionConflict) {
 			t.Fatalf("got %v, want ErrVersionConflict", err)
 		}
-		if db.calls != store.MaxAttempts || len(seen) != store.MaxAttempts {
-			t.Fatalf("%d commits, decided %d times; want %d", db.calls, len(seen), store.MaxAttempts)
+		if db.Calls() != store.MaxAttempts || len(seen) != store.MaxAttempts {
+			t.Fatalf("%d commits, decided %d times; want %d", db.Calls(), len(seen), store.MaxAttempts)
 		}
 		cur, err := plain.Get(ctx, c.ID)
 		if err != nil || cur.Version != 1 {
@@ -203,7 +159,7 @@ func TestTransitionRefusalsAreNotRetried(t *testing.T) {
 	eachDB(t, func(t *testing.T, tb testenv.Table) {
 		ctx := context.Background()
 		s, _, db, c := conflictingStore(t, tb)
-		db.n = store.MaxAttempts // a retry would meet these
+		db.N = store.MaxAttempts // a retry would meet these
 		step := store.Step{Action: claim.ActionApproved, Actor: partnerActor, At: t0}
 		if _, err := store.Transition(ctx, s, "no-such-claim", step); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown claim: %v, want ErrNotFound", err)
@@ -225,8 +181,8 @@ func TestTransitionRefusalsAreNotRetried(t *testing.T) {
 		if _, err := store.Transition(ctx, s, c.ID, step); !errors.Is(err, store.ErrVersionConflict) {
 			t.Fatalf("at another version: %v, want ErrVersionConflict", err)
 		}
-		if db.calls != 0 {
-			t.Fatalf("%d commits tried, want none", db.calls)
+		if db.Calls() != 0 {
+			t.Fatalf("%d commits tried, want none", db.Calls())
 		}
 	})
 }
