@@ -48,6 +48,34 @@ func Drive(r *runner.Runner) {
 	signer, Base = r, r.URL()
 }
 
+// Main is TestMain's body for a package whose tests share one runner: in
+// the stack testenv provides, it starts a runner (its resources named after
+// prefix), sets *rt to it, makes it the one the helpers call (Drive), runs
+// the tests and closes it. A runner that does not start fails the package.
+func Main(m *testing.M, prefix string, rt **runner.Runner) {
+	testenv.Main(withRunner{m, prefix, rt})
+}
+
+type withRunner struct {
+	m      *testing.M
+	prefix string
+	rt     **runner.Runner
+}
+
+func (w withRunner) Run() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := StartRunner(ctx, w.prefix, nil)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runner did not start: %v\n", err)
+		return 1
+	}
+	defer r.Close()
+	*w.rt = r
+	Drive(r)
+	return w.m.Run()
+}
+
 // StartRunner starts a runner with the tests' defaults, each function
 // given the extra environment fnEnv names for it (StartRunnerWith).
 func StartRunner(ctx context.Context, prefix string, fnEnv map[string]map[string]string) (*runner.Runner, error) {
