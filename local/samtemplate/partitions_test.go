@@ -434,19 +434,15 @@ func main() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := &srcPkg{path: path, files: []*ast.File{f}, info: &types.Info{Uses: map[*ast.Ident]types.Object{}, Defs: map[*ast.Ident]types.Object{},
-		Types: map[ast.Expr]types.TypeAndValue{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}}
+	sp := &srcPkg{path: path, files: []*ast.File{f}, info: newInfo()}
 	if sp.pkg, err = (&types.Config{Importer: real.imp}).Check(path, real.fset, sp.files, sp.info); err != nil {
 		t.Fatal(err)
 	}
 	p := &program{fset: real.fset, pkgs: map[string]*srcPkg{path: sp}, decls: map[string]*ast.FuncDecl{}, owner: map[string]*srcPkg{},
 		methods: map[string][]method{}, deps: map[string][]string{}, imp: real.imp}
-	for _, d := range f.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok {
-			fn := sp.info.Defs[fd.Name].(*types.Func)
-			p.decls[fn.FullName()], p.owner[fn.FullName()] = fd, sp
-		}
-	}
+	p.pkgs[path] = sp
+	p.index(sp)
+	p.buildSSA()
 	r, err := p.reach(path)
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,22 @@ package samtemplate
 // what it finds with template.yaml's policies.
 //
 // It is deliberately conservative where Go is dynamic: a function value that
-// is merely referenced counts as called, an interface method call reaches
-// every project method of that name whose type has the interface's methods,
-// and every package-level initializer of a linked package is a root.
+// is merely referenced counts as called, and every package-level
+// initializer of a linked package is a root. Interface method calls are
+// resolved by class hierarchy analysis over the binary: a call through a
+// project interface (a consumer's Store, store.Claims) reaches the method
+// of that name of every project type linked into the binary, declared at
+// package level or in a function, whose method set has all the
+// interface's methods with their signatures (a method promoted from an
+// embedded interface dispatches again through that interface). Methods
+// that code outside the project may call (a library calls back through
+// its own interfaces: error, fmt.Stringer, json.Marshaler...) are reached
+// when a value of their type escapes to such an interface: the SSA form of
+// each reached function (golang.org/x/tools/go/ssa) names every
+// conversion to an interface, and a conversion of a project type to an
+// interface that is empty or has a method outside the project (or of a
+// project interface value to one, or an assertion to one) reaches every
+// exported project method of the types it may hold.
 
 import (
 	"bytes"
@@ -30,6 +43,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/tools/go/ssa"
 )
 
 const module = "github.com/cpor-claims/claims"
@@ -87,12 +102,130 @@ type program struct {
 	methods map[string][]method
 	deps    map[string][]string // import path -> project imports (transitive deps of a main)
 	imp     types.Importer      // export data of every dependency of the functions
+	// The SSA form of the project's functions (full name -> function) and
+	// of each package's initializer (import path -> init), for the
+	// conversions to interfaces each one makes.
+	ssaFuncs map[string]*ssa.Function
+	ssaInits map[string]*ssa.Function
 }
 
 type method struct {
 	full string
+	obj  *types.Func // its declaration: a method of an embedded interface dispatches again
 	pkg  string
 	set  map[string]string // method name -> signature
+}
+
+// newInfo records what go/types and go/ssa need of a type-checked package.
+func newInfo() *types.Info {
+	return &types.Info{Uses: map[*ast.Ident]types.Object{}, Defs: map[*ast.Ident]types.Object{},
+		Types: map[ast.Expr]types.TypeAndValue{}, Selections: map[*ast.SelectorExpr]*types.Selection{},
+		Implicits: map[ast.Node]types.Object{}, Instances: map[*ast.Ident]types.Instance{},
+		Scopes: map[ast.Node]*types.Scope{}, FileVersions: map[*ast.File]string{}}
+}
+
+// sourceImporter gives the project packages already type-checked from
+// source (go list -deps lists a package after its dependencies), so that
+// one types.Package stands for each path; export data for the others.
+type sourceImporter struct{ p *program }
+
+func (s sourceImporter) Import(path string) (*types.Package, error) {
+	if sp, ok := s.p.pkgs[path]; ok {
+		return sp.pkg, nil
+	}
+	return s.p.imp.Import(path)
+}
+
+// index records a type-checked package's function declarations and the
+// method sets of its concrete named types, package-level or local.
+func (p *program) index(sp *srcPkg) {
+	for _, f := range sp.files {
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			fn, _ := sp.info.Defs[fd.Name].(*types.Func)
+			if fn == nil {
+				continue
+			}
+			p.decls[fn.FullName()] = fd
+			p.owner[fn.FullName()] = sp
+		}
+	}
+	var names []*types.TypeName
+	for _, obj := range sp.info.Defs {
+		if tn, ok := obj.(*types.TypeName); ok && !tn.IsAlias() {
+			names = append(names, tn)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i].Pos() < names[j].Pos() })
+	for _, tn := range names {
+		if _, isIface := tn.Type().Underlying().(*types.Interface); isIface {
+			continue
+		}
+		if _, isParam := tn.Type().(*types.TypeParam); isParam {
+			continue
+		}
+		ms := types.NewMethodSet(types.NewPointer(tn.Type()))
+		set := map[string]string{}
+		for i := 0; i < ms.Len(); i++ {
+			set[ms.At(i).Obj().Name()] = types.TypeString(ms.At(i).Obj().Type(), nil)
+		}
+		for i := 0; i < ms.Len(); i++ {
+			m := ms.At(i).Obj().(*types.Func)
+			if m.Pkg() != nil && strings.HasPrefix(m.Pkg().Path(), module) {
+				p.methods[m.Name()] = append(p.methods[m.Name()], method{full: m.Origin().FullName(), obj: m.Origin(), pkg: sp.path, set: set})
+			}
+		}
+	}
+}
+
+// buildSSA builds the SSA form of the project's packages (the others,
+// from export data, without bodies) and indexes its functions.
+func (p *program) buildSSA() {
+	prog := ssa.NewProgram(p.fset, ssa.InstantiateGenerics)
+	created := map[*types.Package]bool{}
+	var create func(pkg *types.Package)
+	create = func(pkg *types.Package) {
+		if created[pkg] {
+			return
+		}
+		created[pkg] = true
+		for _, imp := range pkg.Imports() {
+			create(imp)
+		}
+		if sp, ok := p.pkgs[pkg.Path()]; ok && sp.pkg == pkg {
+			prog.CreatePackage(pkg, sp.files, sp.info, true)
+			return
+		}
+		prog.CreatePackage(pkg, nil, nil, true)
+	}
+	paths := make([]string, 0, len(p.pkgs))
+	for path := range p.pkgs {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	for _, path := range paths {
+		create(p.pkgs[path].pkg)
+	}
+	prog.Build()
+	p.ssaFuncs, p.ssaInits = map[string]*ssa.Function{}, map[string]*ssa.Function{}
+	for _, path := range paths {
+		sp := p.pkgs[path]
+		pkg := prog.Package(sp.pkg)
+		p.ssaInits[path] = pkg.Func("init")
+		for full := range p.decls {
+			if p.owner[full] != sp {
+				continue
+			}
+			if fn, ok := sp.info.Defs[p.decls[full].Name].(*types.Func); ok {
+				if f := prog.FuncValue(fn); f != nil {
+					p.ssaFuncs[full] = f
+				}
+			}
+		}
+	}
 }
 
 var (
@@ -161,9 +294,8 @@ func buildProgram() (*program, error) {
 			}
 			sp.files = append(sp.files, f)
 		}
-		sp.info = &types.Info{Uses: map[*ast.Ident]types.Object{}, Defs: map[*ast.Ident]types.Object{},
-			Types: map[ast.Expr]types.TypeAndValue{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}
-		conf := types.Config{Importer: imp}
+		sp.info = newInfo()
+		conf := types.Config{Importer: sourceImporter{p}}
 		pkg, err := conf.Check(l.ImportPath, fset, sp.files, sp.info)
 		if err != nil {
 			return nil, fmt.Errorf("type-check %s: %w", l.ImportPath, err)
@@ -175,42 +307,9 @@ func buildProgram() (*program, error) {
 				p.deps[l.ImportPath] = append(p.deps[l.ImportPath], d)
 			}
 		}
-		for _, f := range sp.files {
-			for _, d := range f.Decls {
-				fd, ok := d.(*ast.FuncDecl)
-				if !ok || fd.Body == nil {
-					continue
-				}
-				fn, _ := sp.info.Defs[fd.Name].(*types.Func)
-				if fn == nil {
-					continue
-				}
-				p.decls[fn.FullName()] = fd
-				p.owner[fn.FullName()] = sp
-			}
-		}
-		scope := pkg.Scope()
-		for _, name := range scope.Names() {
-			tn, ok := scope.Lookup(name).(*types.TypeName)
-			if !ok {
-				continue
-			}
-			if _, isIface := tn.Type().Underlying().(*types.Interface); isIface {
-				continue
-			}
-			ms := types.NewMethodSet(types.NewPointer(tn.Type()))
-			set := map[string]string{}
-			for i := 0; i < ms.Len(); i++ {
-				set[ms.At(i).Obj().Name()] = types.TypeString(ms.At(i).Obj().Type(), nil)
-			}
-			for i := 0; i < ms.Len(); i++ {
-				m := ms.At(i).Obj().(*types.Func)
-				if m.Pkg() != nil && strings.HasPrefix(m.Pkg().Path(), module) {
-					p.methods[m.Name()] = append(p.methods[m.Name()], method{full: m.Origin().FullName(), pkg: l.ImportPath, set: set})
-				}
-			}
-		}
+		p.index(sp)
 	}
+	p.buildSSA()
 	return p, nil
 }
 
@@ -250,6 +349,11 @@ func (p *program) reach(mainPkg string) (*Reach, error) {
 				}
 			}
 		}
+		// The package's SSA initializer holds its variables'
+		// initializers and calls its init functions (init#1...).
+		if init := p.ssaInits[path]; init != nil {
+			p.escapes(init, r, add, map[*ssa.Function]bool{})
+		}
 	}
 	for len(queue) > 0 {
 		full := queue[0]
@@ -260,6 +364,9 @@ func (p *program) reach(mainPkg string) (*Reach, error) {
 			continue // a declaration without a body, or outside the project
 		}
 		p.visit(p.owner[full], fd.Body, r, add, cur)
+		if fn := p.ssaFuncs[full]; fn != nil {
+			p.escapes(fn, r, add, map[*ssa.Function]bool{})
+		}
 	}
 	p.placeAccesses(r)
 	return r, nil
@@ -303,20 +410,138 @@ func (p *program) useFunc(fn *types.Func, r *Reach, add func(string), cur string
 		if iface, ok := sig.Recv().Type().Underlying().(*types.Interface); ok {
 			// Every project type linked into this binary whose methods
 			// have the interface's names and signatures.
-			for _, m := range p.methods[fn.Name()] {
-				all := r.linked[m.pkg]
-				for i := 0; all && i < iface.NumMethods(); i++ {
-					im := iface.Method(i)
-					all = m.set[im.Name()] == types.TypeString(im.Type(), nil)
+			for _, m := range p.implementers(iface, r, fn.Name()) {
+				if m.obj != fn && isInterfaceMethod(m.obj) {
+					// Promoted from an interface the type embeds:
+					// whatever that interface holds.
+					p.useFunc(m.obj, r, add, cur)
+					continue
 				}
-				if all {
-					add(m.full)
-				}
+				add(m.full)
 			}
 			return
 		}
 	}
 	add(fn.FullName())
+}
+
+// implementers are the methods called name of the project types linked
+// into r's binary whose method sets have all of iface's methods.
+func (p *program) implementers(iface *types.Interface, r *Reach, name string) []method {
+	var out []method
+	for _, m := range p.methods[name] {
+		all := r.linked[m.pkg]
+		for i := 0; all && i < iface.NumMethods(); i++ {
+			im := iface.Method(i)
+			all = m.set[im.Name()] == types.TypeString(im.Type(), nil)
+		}
+		if all {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func isInterfaceMethod(fn *types.Func) bool {
+	sig, _ := fn.Type().(*types.Signature)
+	if sig == nil || sig.Recv() == nil {
+		return false
+	}
+	_, ok := sig.Recv().Type().Underlying().(*types.Interface)
+	return ok
+}
+
+func inModule(pkg *types.Package) bool {
+	return pkg != nil && strings.HasPrefix(pkg.Path(), module)
+}
+
+// escaping: an interface that code outside the project may call methods
+// through: empty (a library may assert it to any interface of its own),
+// or with a method declared outside the project (error's Error,
+// fmt.Stringer's String).
+func escaping(t types.Type) bool {
+	iface, ok := t.Underlying().(*types.Interface)
+	if !ok {
+		return false
+	}
+	if iface.NumMethods() == 0 {
+		return true
+	}
+	for i := 0; i < iface.NumMethods(); i++ {
+		if !inModule(iface.Method(i).Pkg()) {
+			return true
+		}
+	}
+	return false
+}
+
+// escapes reaches the methods that code outside the project may call on
+// the values fn (and the function literals in it) puts in interfaces:
+// every exported project method of a concrete type converted to an
+// escaping interface, and of every linked type that may be held by a
+// project interface converted or asserted to one. (A value reaches an
+// empty interface only through such conversions, so a conversion from an
+// empty interface adds nothing.) Project interfaces that do not escape are
+// dispatched where they are called (useFunc).
+func (p *program) escapes(fn *ssa.Function, r *Reach, add func(string), seen map[*ssa.Function]bool) {
+	if seen[fn] {
+		return
+	}
+	seen[fn] = true
+	exported := func(t types.Type) {
+		ms := types.NewMethodSet(t)
+		for i := 0; i < ms.Len(); i++ {
+			m := ms.At(i).Obj().(*types.Func)
+			if m.Exported() && inModule(m.Pkg()) && !isInterfaceMethod(m.Origin()) {
+				add(m.Origin().FullName())
+			}
+		}
+	}
+	held := func(from types.Type) {
+		iface, ok := from.Underlying().(*types.Interface)
+		if !ok || iface.NumMethods() == 0 || escaping(from) {
+			return // a concrete value, counted where it was converted
+		}
+		name := iface.Method(0).Name()
+		for _, m := range p.implementers(iface, r, name) {
+			if isInterfaceMethod(m.obj) {
+				continue // the embedded interface's values are counted where they were converted
+			}
+			// m.obj's receiver type, as a pointer: its full method set.
+			sig := m.obj.Type().(*types.Signature)
+			recv := sig.Recv().Type()
+			if _, ok := recv.(*types.Pointer); !ok {
+				recv = types.NewPointer(recv)
+			}
+			exported(recv)
+		}
+	}
+	for _, b := range fn.Blocks {
+		for _, ins := range b.Instrs {
+			switch x := ins.(type) {
+			case *ssa.MakeInterface:
+				if escaping(x.Type()) {
+					exported(x.X.Type())
+				}
+			case *ssa.ChangeInterface:
+				if escaping(x.Type()) {
+					held(x.X.Type())
+				}
+			case *ssa.TypeAssert:
+				if escaping(x.AssertedType) {
+					held(x.X.Type())
+				}
+			case *ssa.Call:
+				// init#1... of the same package, called by its initializer.
+				if callee := x.Call.StaticCallee(); callee != nil && callee.Pkg == fn.Pkg && fn.Name() == "init" && strings.HasPrefix(callee.Name(), "init#") {
+					p.escapes(callee, r, add, seen)
+				}
+			}
+		}
+	}
+	for _, anon := range fn.AnonFuncs {
+		p.escapes(anon, r, add, seen)
+	}
 }
 
 // reachAll derives every function binary's reach, keyed by CodeUri
