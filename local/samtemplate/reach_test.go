@@ -566,3 +566,180 @@ func reachAll(t *testing.T) map[string]*Reach {
 	}
 	return out
 }
+
+// Calls through interfaces, on a small program: a consumer's own Store
+// interface (embedding the store's Claims, as the domain packages do), a
+// method value of it, a struct that embeds the interface, and a type
+// declared in a function all reach the store's requests; a type that lacks
+// one of the interface's methods is not reached. A method that only a
+// library calls (an error's Error, called by fmt) is reached once a value
+// of its type is converted to an interface the library sees (error, any),
+// directly or through a project interface; the same method on a type
+// never converted grants nothing.
+func TestInterfaceCallsAreFollowed(t *testing.T) {
+	real := loadProgram(t)
+	const src = `package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+const (
+	claimPrefix    = "CLAIM#"
+	tokenPrefix    = "TOKEN#"
+	assocPrefix    = "ASSOC#"
+	declinedPrefix = "DECLINED#"
+	idempPrefix    = "IDEMP#"
+	importPrefix   = "IMPORT#"
+)
+
+func key(pk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}}
+}
+
+var db *dynamodb.Client
+
+type Claims interface {
+	Get(ctx context.Context, id string) error
+	Commit(ctx context.Context) error
+}
+
+// The consumer's interface, as a domain package declares it.
+type Store interface {
+	Claims
+	Held(ctx context.Context) error
+}
+
+type DB struct{}
+
+func (DB) Get(ctx context.Context, id string) error {
+	_, err := db.GetItem(ctx, &dynamodb.GetItemInput{Key: key(claimPrefix + id)})
+	return err
+}
+
+func (DB) Commit(ctx context.Context) error {
+	_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{Key: key(claimPrefix)})
+	return err
+}
+
+func (*DB) Held(ctx context.Context) error {
+	_, err := db.Query(ctx, &dynamodb.QueryInput{ExpressionAttributeValues: key(assocPrefix)})
+	return err
+}
+
+// Half has Get but not Commit: no Claims can hold it.
+type Half struct{}
+
+func (Half) Get(ctx context.Context, id string) error {
+	_, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{Key: key(idempPrefix + id)})
+	return err
+}
+
+// Getter and Committer are a Claims only together, in a type declared in
+// main.
+type Getter struct{}
+
+func (Getter) Get(ctx context.Context, id string) error {
+	_, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{Key: key(tokenPrefix + id)})
+	return err
+}
+
+type Committer struct{}
+
+func (Committer) Commit(ctx context.Context) error {
+	_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{Key: key(tokenPrefix)})
+	return err
+}
+
+// Wrap holds a Claims: its promoted Commit calls whatever that holds.
+type Wrap struct{ Claims }
+
+func transition(ctx context.Context, c Claims) error {
+	get := c.Get // a method value of the interface
+	if err := get(ctx, "x"); err != nil {
+		return err
+	}
+	return c.Commit(ctx)
+}
+
+// Refused is an error whose Error only fmt calls.
+type Refused struct{}
+
+func (Refused) Error() string {
+	db.PutItem(context.TODO(), &dynamodb.PutItemInput{Item: key(declinedPrefix)})
+	return "refused"
+}
+
+// Quiet has an Error method too, but no value of it becomes an interface.
+type Quiet struct{}
+
+func (Quiet) Error() string {
+	db.PutItem(context.TODO(), &dynamodb.PutItemInput{Item: key(idempPrefix)})
+	return "quiet"
+}
+
+// Described reaches fmt only through a project interface.
+type Described interface{ Describe() string }
+
+type Import struct{}
+
+func (Import) Describe() string { return "import" }
+
+func (Import) String() string {
+	db.BatchGetItem(context.TODO(), &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{"t": {Keys: []map[string]types.AttributeValue{key(importPrefix)}}}})
+	return "import"
+}
+
+func check(ok bool) error {
+	if !ok {
+		return Refused{}
+	}
+	return nil
+}
+
+func main() {
+	ctx := context.TODO()
+	var st Store = &DB{}
+	_ = transition(ctx, st)
+	_ = st.Held(ctx)
+	var w Claims = Wrap{st}
+	_ = w.Commit(ctx)
+	type local struct {
+		Getter
+		Committer
+	}
+	_ = transition(ctx, local{})
+	var d Described = Import{}
+	fmt.Println(check(false), d)
+	_ = Quiet{}
+}
+`
+	p := syntheticProgram(t, real, module+"/local/samtemplate/testdata/iface", src)
+	r, err := p.reach(module + "/local/samtemplate/testdata/iface")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for k := range r.Accesses {
+		got = append(got, k)
+	}
+	sort.Strings(got)
+	want := []string{"ASSOC# Query", "CLAIM# GetItem", "CLAIM# UpdateItem", "DECLINED# PutItem", "IMPORT# BatchGetItem", "TOKEN# DeleteItem", "TOKEN# UpdateItem"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("accesses %v, want %v", got, want)
+	}
+	for _, f := range []string{"(*" + module + "/local/samtemplate/testdata/iface.DB).Held"} {
+		if _, ok := r.Funcs[f]; !ok {
+			t.Errorf("%s not reached through Store", f)
+		}
+	}
+	for _, f := range []string{"(" + module + "/local/samtemplate/testdata/iface.Half).Get", "(" + module + "/local/samtemplate/testdata/iface.Quiet).Error"} {
+		if why, ok := r.Funcs[f]; ok {
+			t.Errorf("%s reached (from %s): no interface can hold its type", f, why)
+		}
+	}
+}
