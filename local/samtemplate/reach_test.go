@@ -22,7 +22,10 @@ package samtemplate
 // conversion to an interface, and a conversion of a project type to an
 // interface that is empty or has a method outside the project (or of a
 // project interface value to one, or an assertion to one) reaches every
-// exported project method of the types it may hold.
+// exported project method of the types it may hold and of the types a
+// library can reach inside them by reflection (exported fields, elements,
+// keys, pointees). An instance of a project generic function is scanned
+// with its type arguments where it is called.
 
 import (
 	"bytes"
@@ -488,12 +491,49 @@ func (p *program) escapes(fn *ssa.Function, r *Reach, add func(string), seen map
 		return
 	}
 	seen[fn] = true
-	exported := func(t types.Type) {
-		ms := types.NewMethodSet(t)
-		for i := 0; i < ms.Len(); i++ {
-			m := ms.At(i).Obj().(*types.Func)
-			if m.Exported() && inModule(m.Pkg()) && !isInterfaceMethod(m.Origin()) {
-				add(m.Origin().FullName())
+	// exported reaches the exported project methods of t and of every type
+	// a library can reach inside it by reflection (encoding/json calls a
+	// field's or an element's MarshalJSON): exported fields, elements,
+	// keys, pointees, each also addressed. An interface inside holds values
+	// counted where they were converted.
+	walked := map[string]bool{}
+	var exported func(t types.Type)
+	exported = func(t types.Type) {
+		k := types.TypeString(t, nil)
+		if walked[k] {
+			return
+		}
+		walked[k] = true
+		switch t.(type) {
+		case *types.TypeParam, *types.Interface:
+			return // an instance is scanned with its type arguments (below)
+		}
+		for _, mt := range []types.Type{t, types.NewPointer(t)} {
+			ms := types.NewMethodSet(mt)
+			for i := 0; i < ms.Len(); i++ {
+				m := ms.At(i).Obj().(*types.Func)
+				if m.Exported() && inModule(m.Pkg()) && !isInterfaceMethod(m.Origin()) {
+					add(m.Origin().FullName())
+				}
+			}
+		}
+		switch u := t.Underlying().(type) {
+		case *types.Pointer:
+			exported(u.Elem())
+		case *types.Slice:
+			exported(u.Elem())
+		case *types.Array:
+			exported(u.Elem())
+		case *types.Chan:
+			exported(u.Elem())
+		case *types.Map:
+			exported(u.Key())
+			exported(u.Elem())
+		case *types.Struct:
+			for i := 0; i < u.NumFields(); i++ {
+				if f := u.Field(i); f.Exported() || f.Embedded() {
+					exported(f.Type())
+				}
 			}
 		}
 	}
@@ -537,6 +577,13 @@ func (p *program) escapes(fn *ssa.Function, r *Reach, add func(string), seen map
 					p.escapes(callee, r, add, seen)
 				}
 			}
+			// An instance of a project generic function this one calls or
+			// refers to converts its type arguments' values.
+			for _, op := range ins.Operands(nil) {
+				if f, ok := (*op).(*ssa.Function); ok && len(f.TypeArgs()) > 0 && f.Origin() != nil && f.Origin().Pkg != nil && inModule(f.Origin().Pkg.Pkg) {
+					p.escapes(f, r, add, seen)
+				}
+			}
 		}
 	}
 	for _, anon := range fn.AnonFuncs {
@@ -574,7 +621,8 @@ func reachAll(t *testing.T) map[string]*Reach {
 // one of the interface's methods is not reached. A method that only a
 // library calls (an error's Error, called by fmt) is reached once a value
 // of its type is converted to an interface the library sees (error, any),
-// directly or through a project interface; the same method on a type
+// directly, through a project interface, or inside a value a generic
+// function marshals (a field of an element); the same method on a type
 // never converted grants nothing.
 func TestInterfaceCallsAreFollowed(t *testing.T) {
 	real := loadProgram(t)
@@ -582,6 +630,7 @@ func TestInterfaceCallsAreFollowed(t *testing.T) {
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -694,6 +743,19 @@ func (Import) String() string {
 	return "import"
 }
 
+// Cell's MarshalJSON is called by encoding/json on a field of an element
+// of the slice a generic function marshals.
+type Row struct{ Cell Cell }
+
+type Cell struct{}
+
+func (Cell) MarshalJSON() ([]byte, error) {
+	db.GetItem(context.TODO(), &dynamodb.GetItemInput{Key: key(assocPrefix)})
+	return []byte("{}"), nil
+}
+
+func encode[T any](v []T) ([]byte, error) { return json.Marshal(v) }
+
 func check(ok bool) error {
 	if !ok {
 		return Refused{}
@@ -716,6 +778,7 @@ func main() {
 	var d Described = Import{}
 	fmt.Println(check(false), d)
 	_ = Quiet{}
+	_, _ = encode([]Row{{}})
 }
 `
 	p := syntheticProgram(t, real, module+"/local/samtemplate/testdata/iface", src)
@@ -728,7 +791,7 @@ func main() {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	want := []string{"ASSOC# Query", "CLAIM# GetItem", "CLAIM# UpdateItem", "DECLINED# PutItem", "IMPORT# BatchGetItem", "TOKEN# DeleteItem", "TOKEN# UpdateItem"}
+	want := []string{"ASSOC# GetItem", "ASSOC# Query", "CLAIM# GetItem", "CLAIM# UpdateItem", "DECLINED# PutItem", "IMPORT# BatchGetItem", "TOKEN# DeleteItem", "TOKEN# UpdateItem"}
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("accesses %v, want %v", got, want)
 	}
