@@ -25,6 +25,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/rickar/cal/v2 v2.1.13
 	golang.org/x/net v0.62.0
+	golang.org/x/tools v0.52.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

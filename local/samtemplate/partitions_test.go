@@ -430,23 +430,7 @@ func main() {
 }
 `
 	path := module + "/local/samtemplate/testdata/store"
-	f, err := parser.ParseFile(real.fset, "store.go", src, parser.SkipObjectResolution)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp := &srcPkg{path: path, files: []*ast.File{f}, info: &types.Info{Uses: map[*ast.Ident]types.Object{}, Defs: map[*ast.Ident]types.Object{},
-		Types: map[ast.Expr]types.TypeAndValue{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}}
-	if sp.pkg, err = (&types.Config{Importer: real.imp}).Check(path, real.fset, sp.files, sp.info); err != nil {
-		t.Fatal(err)
-	}
-	p := &program{fset: real.fset, pkgs: map[string]*srcPkg{path: sp}, decls: map[string]*ast.FuncDecl{}, owner: map[string]*srcPkg{},
-		methods: map[string][]method{}, deps: map[string][]string{}, imp: real.imp}
-	for _, d := range f.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok {
-			fn := sp.info.Defs[fd.Name].(*types.Func)
-			p.decls[fn.FullName()], p.owner[fn.FullName()] = fd, sp
-		}
-	}
+	p := syntheticProgram(t, real, path, src)
 	r, err := p.reach(path)
 	if err != nil {
 		t.Fatal(err)
@@ -466,4 +450,24 @@ func main() {
 	if err := dynamoGrants(r, func(string) (string, error) { return "ClaimsTable", nil }, func(string, string) {}); err == nil {
 		t.Error("dynamoGrants accepted a request on no known partition")
 	}
+}
+
+// syntheticProgram type-checks one package of source (a main, importing
+// only the SDK's export data) into a program of its own, for tests of the
+// analysis.
+func syntheticProgram(t *testing.T, real *program, path, src string) *program {
+	t.Helper()
+	f, err := parser.ParseFile(real.fset, path+".go", src, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &srcPkg{path: path, files: []*ast.File{f}, info: newInfo()}
+	if sp.pkg, err = (&types.Config{Importer: real.imp}).Check(path, real.fset, sp.files, sp.info); err != nil {
+		t.Fatal(err)
+	}
+	p := &program{fset: real.fset, pkgs: map[string]*srcPkg{path: sp}, decls: map[string]*ast.FuncDecl{}, owner: map[string]*srcPkg{},
+		methods: map[string][]method{}, deps: map[string][]string{}, imp: real.imp}
+	p.index(sp)
+	p.buildSSA()
+	return p
 }

@@ -27,7 +27,7 @@ import (
 // It returns the claim as committed, or a *claim.TransitionError when the
 // claim is not (or no longer) Approved: exactly one of several racing ends
 // commits, the others see Ended.
-func End(ctx context.Context, st *store.Store, id string, action claim.Action, actor claim.Actor,
+func End(ctx context.Context, st Store, id string, action claim.Action, actor claim.Actor,
 	now time.Time, detail map[string]string, check func(*claim.Claim) error) (*claim.Claim, error) {
 	if !claim.Ends(action) {
 		return nil, &claim.TransitionError{Action: action, Reason: "not an end of an association"}
@@ -57,7 +57,7 @@ type Mailer interface {
 // until sent: the scheduled run retries a refused one) and, when the
 // partner disassociated, the customer contact's email. Only the end that
 // committed sends them, so racing ends email each recipient once.
-func Notify(ctx context.Context, st *store.Store, m Mailer, c *claim.Claim, now time.Time, log *slog.Logger) {
+func Notify(ctx context.Context, st Store, m Mailer, c *claim.Claim, now time.Time, log *slog.Logger) {
 	if c.Status != claim.StatusEnded {
 		return
 	}

@@ -29,7 +29,7 @@ type Partners interface {
 
 // Finalizer decides due claims.
 type Finalizer struct {
-	Store    *store.Store
+	Store    Store
 	Jobs     Jobs
 	Mail     Partners
 	Clock    func() time.Time

@@ -25,7 +25,7 @@ type Sender interface {
 // Partner sends the notice c's status calls for and marks it sent at now.
 // It returns the error of either step, logged already: the notice stays
 // due and the scheduled run tries again.
-func Partner(ctx context.Context, st *store.Store, m Sender, c *claim.Claim, now time.Time, log *slog.Logger) error {
+func Partner(ctx context.Context, st Store, m Sender, c *claim.Claim, now time.Time, log *slog.Logger) error {
 	if !claim.NeedsPartnerNotice(c) || c.PartnerNotifiedAt != nil {
 		return nil
 	}

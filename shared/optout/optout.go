@@ -43,7 +43,7 @@ type Partners interface {
 
 // Handler serves GET and POST /opt-out/{token}.
 type Handler struct {
-	Store    *store.Store
+	Store    Store
 	Mail     Partners
 	Location *time.Location
 	Clock    func() time.Time

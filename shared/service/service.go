@@ -70,7 +70,7 @@ var (
 
 // Service runs the partner operations.
 type Service struct {
-	Store    *store.Store
+	Store    Store
 	Evidence Evidence
 	Jobs     Jobs
 	Log      *slog.Logger
@@ -78,7 +78,7 @@ type Service struct {
 }
 
 // New returns a service; NewID defaults to UUIDv7 (time-ordered ids).
-func New(st *store.Store, ev Evidence, jobs Jobs, log *slog.Logger) *Service {
+func New(st Store, ev Evidence, jobs Jobs, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}

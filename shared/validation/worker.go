@@ -48,7 +48,7 @@ var (
 
 // Worker validates claims. Tenants is nil when the lookup is switched off.
 type Worker struct {
-	Store         *store.Store
+	Store         Store
 	Evidence      Evidence
 	Tenants       Tenants
 	Mail          Mailer
