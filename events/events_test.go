@@ -95,38 +95,54 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 		Stage: finalize.LocalStage} // as make run and make test deploy it: the sample's time moves the clock
 	opt := &optout.Handler{Store: st, Mail: mailer, Location: cal.Location(), Clock: time.Now, Log: log}
 
-	serve := func(r *httpapi.Router, name string, want int, replace ...string) map[string]any {
+	do := func(r *httpapi.Router, req events.APIGatewayV2HTTPRequest, want int) map[string]any {
 		t.Helper()
-		var req events.APIGatewayV2HTTPRequest
-		load(t, name, &req, replace...)
 		resp, err := r.Serve(ctx, req)
 		if err != nil || resp.StatusCode != want {
-			t.Fatalf("%s: %d %v %s", name, resp.StatusCode, err, resp.Body)
+			t.Fatalf("%s %s: %d %v %s", req.RouteKey, req.RawPath, resp.StatusCode, err, resp.Body)
 		}
 		var out map[string]any
 		_ = json.Unmarshal([]byte(resp.Body), &out)
 		return out
 	}
-	c := serve(create, "create-claim.json", 201)
-	id := c["id"].(string)
-	if again := serve(create, "create-claim.json", 201); again["id"] != id {
-		t.Fatal("the sample's Idempotency-Key did not replay the claim")
+	serve := func(r *httpapi.Router, name string, want int, replace ...string) map[string]any {
+		t.Helper()
+		var req events.APIGatewayV2HTTPRequest
+		load(t, name, &req, replace...)
+		return do(r, req, want)
 	}
-	other := serve(create, "create-claim.json", 201, "sample-key-1", "sample-key-2")["id"].(string)
-	serve(create, "patch-claim.json", 200, sampleID, id)
-	added := serve(create, "add-evidence.json", 201, sampleID, id)
-	ev := added["evidence"].(map[string]any)
+	// The claims this test's samples act on are made by requests built here
+	// (setup), not by the samples samlocal drives: each sample is driven once.
+	newClaim := func(key string) map[string]any {
+		return do(create, setup("POST", "/claims", "", sampleCreate, "idempotency-key", key), 201)
+	}
+	patch := func(id string) { do(create, setup("PATCH", "/claims/{id}", id, samplePatch), 200) }
+	addEvidence := func(id string) map[string]any {
+		return do(create, setup("POST", "/claims/{id}/evidence", id, sampleEvidence), 201)
+	}
+	submitClaim := func(id string) map[string]any { return do(submit, setup("POST", "/claims/{id}/submit", id, ""), 202) }
+	c := newClaim("setup-key-1")
+	id := c["id"].(string)
+	if again := newClaim("setup-key-1"); again["id"] != id {
+		t.Fatal("the Idempotency-Key did not replay the claim")
+	}
+	other := newClaim("setup-key-2")["id"].(string)
+	patch(id)
+	ev := addEvidence(id)["evidence"].(map[string]any)
 	body := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("x"), 48213-9)...)
 	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.BucketName), Key: aws.String(evidence.Key(id, ev["id"].(string))),
 		Body: bytes.NewReader(body), ContentType: aws.String("application/pdf")}); err != nil {
 		t.Fatal(err)
 	}
-	sub := serve(submit, "submit-claim.json", 202, sampleID, id)
+	sub := submitClaim(id)
 	if sub["status"] != "Submitted" || len(jobs.sent) != 1 {
 		t.Fatalf("submit: %v, jobs %v", sub["status"], jobs.sent)
 	}
-	var batch events.SQSEvent
-	load(t, "validation-batch.json", &batch, `\"claimId\": \"`+sampleID+`\", \"version\": 2`, `\"claimId\": \"`+id+`\", \"version\": `+itoa(sub["version"]))
+	// A batch with the claim's job and a poison message, as SQS delivers it.
+	batch := events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "job-" + id, Body: `{"claimId":"` + id + `","version":` + itoa(sub["version"]) + `}`, EventSource: "aws:sqs"},
+		{MessageId: "poison", Body: "{not a job", EventSource: "aws:sqs", Attributes: map[string]string{"ApproximateReceiveCount": "3"}},
+	}}
 	out, err := worker.Handle(ctx, batch)
 	if err != nil || len(out.BatchItemFailures) != 1 || out.BatchItemFailures[0].ItemIdentifier != batch.Records[1].MessageId {
 		t.Fatalf("validation batch: %+v %v (want only the poison message failed)", out, err)
@@ -157,13 +173,13 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 			t.Fatalf("validated %s: %s, want %s", claimID, c.Status, want)
 		}
 	}
-	asked := serve(create, "create-claim.json", 201, "sample-key-1", "sample-key-3")["id"].(string)
-	serve(create, "patch-claim.json", 200, sampleID, asked)
-	scan := serve(create, "add-evidence.json", 201, sampleID, asked)["evidence"].(map[string]any)
+	asked := newClaim("setup-key-3")["id"].(string)
+	patch(asked)
+	scan := addEvidence(asked)["evidence"].(map[string]any)
 	put(asked, scan["id"].(string), append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte("x"), 100)...))
-	validate(asked, serve(submit, "submit-claim.json", 202, sampleID, asked)["version"], claim.StatusNeedsInfo)
+	validate(asked, submitClaim(asked)["version"], claim.StatusNeedsInfo)
 	// The answer brings another file, unreadable too.
-	rescan := serve(create, "add-evidence.json", 201, sampleID, asked)["evidence"].(map[string]any)
+	rescan := addEvidence(asked)["evidence"].(map[string]any)
 	put(asked, rescan["id"].(string), append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte("y"), 100)...))
 	answered := serve(submit, "respond-claim.json", 202, sampleID, asked)
 	if answered["status"] != "Submitted" {
@@ -172,7 +188,7 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	validate(asked, answered["version"], claim.StatusNeedsInfo)
 
 	// Discarding a Draft removes it and its evidence objects.
-	otherEv := serve(create, "add-evidence.json", 201, sampleID, other)["evidence"].(map[string]any)
+	otherEv := addEvidence(other)["evidence"].(map[string]any)
 	put(other, otherEv["id"].(string), body)
 	serve(create, "delete-claim.json", 204, sampleID, other)
 	if _, err := st.Get(ctx, other); !errors.Is(err, store.ErrNotFound) {
@@ -185,11 +201,10 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 		t.Fatalf("evidence template: %v", tpl)
 	}
 
-	var sched finalize.Event // what EventBridge Scheduler sends for template.yaml's Input
-	load(t, "finalize-schedule.json", &sched)
-	r, err := fin.Handle(ctx, sched)
+	// A scheduled run at the opt-out deadline and the respond-by date.
+	r, err := fin.Handle(ctx, finalize.Event{ScheduledTime: time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)})
 	if err != nil || r.Approved != 1 || r.Rejected != 1 {
-		t.Fatalf("finalize at the sample's time (the opt-out deadline, the respond-by date): %+v %v", r, err)
+		t.Fatalf("finalize at the opt-out deadline and the respond-by date: %+v %v", r, err)
 	}
 	if c, _ := st.Get(ctx, asked); c.Status != claim.StatusRejected || c.StatusReason.Code != claim.ReasonNoResponse {
 		t.Fatalf("the unanswered claim: %s %+v", c.Status, c.StatusReason)
@@ -197,7 +212,7 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 	// Both files were refused: they are no proof, so the dispute needs a
 	// readable one (evidence may be added while Rejected, before disputing).
 	serve(submit, "dispute-claim.json", 422, sampleID, asked)
-	readable := serve(create, "add-evidence.json", 201, sampleID, asked)["evidence"].(map[string]any)
+	readable := addEvidence(asked)["evidence"].(map[string]any)
 	put(asked, readable["id"].(string), body)
 	if d := serve(submit, "dispute-claim.json", 202, sampleID, asked); d["status"] != "Submitted" {
 		t.Fatalf("dispute: %v", d["status"])
@@ -285,11 +300,8 @@ func TestEverySampleEventDrivesItsHandler(t *testing.T) {
 // process, or by `samlocal invoke` (local/cmd/samlocal/checks.go, part of
 // make test) through its function's binary under sam local invoke, which
 // checks its answer and what it left behind. A sample samlocal invokes is
-// only decoded here (strictly, as its function receives it), except the
-// ones both stories start from (inSetup): the claims this test's own
-// samples act on are created, submitted, validated and finalized by them.
-var inSetup = []string{"create-claim.json", "patch-claim.json", "add-evidence.json", "submit-claim.json",
-	"validation-batch.json", "finalize-schedule.json"}
+// only decoded here (strictly, as its function receives it); this test's
+// own claims are set up by requests it builds (setup).
 
 // samLocalsOwn checks that samlocal's steps still invoke every sample this
 // test leaves to it, and decodes those.
@@ -297,9 +309,6 @@ func samLocalsOwn(t *testing.T) {
 	t.Helper()
 	steps := samLocalSteps(t)
 	for name, function := range steps {
-		if slices.Contains(inSetup, name) {
-			continue
-		}
 		if used[name] {
 			t.Errorf("%s is driven here and by samlocal (%s): one of them owns it", name, function)
 			continue
@@ -312,11 +321,6 @@ func samLocalsOwn(t *testing.T) {
 			dst = &finalize.Event{}
 		}
 		load(t, name, dst)
-	}
-	for _, name := range inSetup {
-		if _, ok := steps[name]; !ok {
-			t.Errorf("%s is listed as shared with samlocal, which does not invoke it", name)
-		}
 	}
 }
 
@@ -355,6 +359,45 @@ func samLocalSteps(t *testing.T) map[string]string {
 		t.Fatalf("found %d samlocal steps in checks.go: %v", len(steps), steps)
 	}
 	return steps
+}
+
+// The setup's requests: what the sample partner admin's calls carry through
+// API Gateway (its JWT authorizer's claims, the route), at the samples' time.
+var (
+	setupAt     = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	setupClaims = map[string]string{"sub": "admin@fabrikam.example", "partner_id": "fabrikam", "partner_name": "Fabrikam Partners",
+		"mpn_ids": "[1234567]", "roles": "[IncentivesAdmin]", "exp": "1893456000", "iat": "1795510000"}
+)
+
+const (
+	sampleCreate = `{"name": "Contoso Teams rollout", "mpnId": "1234567", "customer": {"tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",` +
+		` "domain": "contoso.onmicrosoft.com", "name": "Contoso Ltd"}, "solutionArea": "Microsoft365", "activity": "Usage",` +
+		` "products": [{"id": "teams"}, {"id": "exchange-online"}], "customerContact": {"name": "Ana Silva", "title": "CIO",` +
+		` "email": "ana.silva@contoso.example"}, "partnerContact": {"name": "Pat Partner", "email": "pat@fabrikam.example"}}`
+	samplePatch    = `{"comments": "Adoption workshops done.", "customer": {"name": null}}`
+	sampleEvidence = `{"fileName": "signed-sow.pdf", "contentType": "application/pdf", "size": 48213}`
+)
+
+// setup is a partner request on route (its {id} filled with id) with body,
+// and headers given as name, value pairs.
+func setup(method, route, id, body string, headers ...string) events.APIGatewayV2HTTPRequest {
+	path := strings.Replace(route, "{id}", id, 1)
+	contentType := "application/json"
+	if method == "PATCH" {
+		contentType = "application/merge-patch+json"
+	}
+	req := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: method + " " + route, RawPath: path, Body: body,
+		Headers: map[string]string{"content-type": contentType, "authorization": "Bearer <verified by API Gateway>"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{RouteKey: method + " " + route, TimeEpoch: setupAt.UnixMilli(),
+			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path},
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: setupClaims}}}}
+	if id != "" {
+		req.PathParameters = map[string]string{"id": id}
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Headers[headers[i]] = headers[i+1]
+	}
+	return req
 }
 
 func itoa(v any) string { b, _ := json.Marshal(v); return string(b) }

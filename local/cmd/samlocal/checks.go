@@ -18,9 +18,8 @@ package main
 // and the list read.
 //
 // The samples these steps invoke are theirs to check: events/events_test.go
-// drives the other samples through their handlers in process, only decodes
-// these (but the six both stories start from: create, patch, add evidence,
-// submit, the validation batch and the schedule), and reads this file's step
+// drives the other samples through their handlers in process (its own
+// claims set up by requests it builds), only decodes these, and reads this file's step
 // literals ({function: "...", event: "..."}) to fail when a step stops
 // invoking a sample it leaves to samlocal.
 
