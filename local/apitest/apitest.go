@@ -76,6 +76,28 @@ func (w withRunner) Run() int {
 	return w.m.Run()
 }
 
+// KeepAWSEnv saves this process's AWS variables and returns what puts them
+// back: runner.Start points them at the stack it uses (a runner on a stack
+// of its own), and the other tests keep theirs.
+func KeepAWSEnv() (restore func()) {
+	keys := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"}
+	saved := map[string]string{}
+	for _, k := range keys {
+		if v, ok := os.LookupEnv(k); ok {
+			saved[k] = v
+		}
+	}
+	return func() {
+		for _, k := range keys {
+			if v, ok := saved[k]; ok {
+				os.Setenv(k, v)
+			} else {
+				os.Unsetenv(k)
+			}
+		}
+	}
+}
+
 // StartRunner starts a runner with the tests' defaults, each function
 // given the extra environment fnEnv names for it (StartRunnerWith).
 func StartRunner(ctx context.Context, prefix string, fnEnv map[string]map[string]string) (*runner.Runner, error) {

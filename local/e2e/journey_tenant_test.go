@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -33,22 +32,7 @@ import (
 // uses; they are put back at once, so other tests keep theirs.
 func ownRunner(t *testing.T, prefix string, params map[string]string) (*runner.Runner, *dynamodb.Client) {
 	t.Helper()
-	keys := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"}
-	saved := map[string]string{}
-	for _, k := range keys {
-		if v, ok := os.LookupEnv(k); ok {
-			saved[k] = v
-		}
-	}
-	defer func() {
-		for _, k := range keys {
-			if v, ok := saved[k]; ok {
-				os.Setenv(k, v)
-			} else {
-				os.Unsetenv(k)
-			}
-		}
-	}()
+	defer apitest.KeepAWSEnv()()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	r, err := runner.Start(ctx, runner.Config{

@@ -63,22 +63,7 @@ const (
 // this process's AWS variables at its stack; they are put back at once.
 func faultRunner(t *testing.T, cfg runner.Config) *runner.Runner {
 	t.Helper()
-	keys := []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"}
-	saved := map[string]string{}
-	for _, k := range keys {
-		if v, ok := os.LookupEnv(k); ok {
-			saved[k] = v
-		}
-	}
-	defer func() {
-		for _, k := range keys {
-			if v, ok := saved[k]; ok {
-				os.Setenv(k, v)
-			} else {
-				os.Unsetenv(k)
-			}
-		}
-	}()
+	defer apitest.KeepAWSEnv()()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cfg.OwnStack = true
