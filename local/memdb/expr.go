@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -682,9 +684,13 @@ func setPath(it item, pa path, v types.AttributeValue) error {
 	return validation("memdb: SET of a nested path is not supported")
 }
 
-// parseProjection reads a projection expression: top-level names.
-func parseProjection(expr string, r *refs) ([]string, error) {
-	p, err := newParser(expr, r)
+// parseProjection reads an optional projection expression: top-level
+// names, or nil (the whole item) when there is none.
+func parseProjection(expr *string, r *refs) ([]string, error) {
+	if aws.ToString(expr) == "" {
+		return nil, nil
+	}
+	p, err := newParser(*expr, r)
 	if err != nil {
 		return nil, err
 	}

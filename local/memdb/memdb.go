@@ -242,11 +242,9 @@ func (db *DB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, _ ...func(
 		return nil, err
 	}
 	r := newRefs(in.ExpressionAttributeNames, nil)
-	var proj []string
-	if aws.ToString(in.ProjectionExpression) != "" {
-		if proj, err = parseProjection(*in.ProjectionExpression, r); err != nil {
-			return nil, err
-		}
+	proj, err := parseProjection(in.ProjectionExpression, r)
+	if err != nil {
+		return nil, err
 	}
 	if err := r.check(); err != nil {
 		return nil, err
@@ -568,11 +566,9 @@ func (db *DB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, 
 			return nil, err
 		}
 		r := newRefs(ka.ExpressionAttributeNames, nil)
-		var proj []string
-		if aws.ToString(ka.ProjectionExpression) != "" {
-			if proj, err = parseProjection(*ka.ProjectionExpression, r); err != nil {
-				return nil, err
-			}
+		proj, err := parseProjection(ka.ProjectionExpression, r)
+		if err != nil {
+			return nil, err
 		}
 		if err := r.check(); err != nil {
 			return nil, err
@@ -642,11 +638,9 @@ func (db *DB) Query(ctx context.Context, in *dynamodb.QueryInput, _ ...func(*dyn
 			return nil, err
 		}
 	}
-	var proj []string
-	if aws.ToString(in.ProjectionExpression) != "" {
-		if proj, err = parseProjection(*in.ProjectionExpression, r); err != nil {
-			return nil, err
-		}
+	proj, err := parseProjection(in.ProjectionExpression, r)
+	if err != nil {
+		return nil, err
 	}
 	if err := r.check(); err != nil {
 		return nil, err
