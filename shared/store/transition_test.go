@@ -28,6 +28,18 @@ func conflictingStore(t *testing.T, tb testenv.Table) (*store.Store, *store.Stor
 	return s, plain, db, c
 }
 
+// racerCommitsFirst makes db refuse the next commit as a conflict after a
+// racer, through plain, really renamed claim c.
+func racerCommitsFirst(t *testing.T, db *testenv.Conflicting, plain *store.Store, c *claim.Claim) {
+	db.N = 1
+	db.Before = func() {
+		var racer []int64
+		if _, err := store.Transition(context.Background(), plain, c.ID, rename("racer", t0.Add(time.Minute), &racer)); err != nil {
+			t.Errorf("racer: %v", err)
+		}
+	}
+}
+
 // rename is an edit of a Draft (a step that keeps the status) that records
 // the versions it was decided on.
 func rename(name string, at time.Time, seen *[]int64) store.Step {
@@ -78,13 +90,7 @@ func TestTransitionDecidesAgainOnTheRacersClaim(t *testing.T) {
 	eachDB(t, func(t *testing.T, tb testenv.Table) {
 		ctx := context.Background()
 		s, plain, db, c := conflictingStore(t, tb)
-		db.N = 1
-		db.Before = func() {
-			var racer []int64
-			if _, err := store.Transition(ctx, plain, c.ID, rename("racer", t0.Add(time.Minute), &racer)); err != nil {
-				t.Errorf("racer: %v", err)
-			}
-		}
+		racerCommitsFirst(t, db, plain, c)
 		var seen []int64
 		step := rename("mine", t0.Add(2*time.Minute), &seen)
 		step.Detail = map[string]string{"who": "mine"}
@@ -108,13 +114,7 @@ func TestTransitionAtVersionDoesNotDecideAgain(t *testing.T) {
 	eachDB(t, func(t *testing.T, tb testenv.Table) {
 		ctx := context.Background()
 		s, plain, db, c := conflictingStore(t, tb)
-		db.N = 1
-		db.Before = func() {
-			var racer []int64
-			if _, err := store.Transition(ctx, plain, c.ID, rename("racer", t0.Add(time.Minute), &racer)); err != nil {
-				t.Errorf("racer: %v", err)
-			}
-		}
+		racerCommitsFirst(t, db, plain, c)
 		var seen []int64
 		step := rename("mine", t0.Add(2*time.Minute), &seen)
 		step.From, step.AtVersion = c, c.Version
