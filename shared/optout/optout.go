@@ -90,11 +90,13 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	// in the same transaction (this partner, this tenant, these products,
 	// until the cool-down ends). Decided meanwhile (finalize, a double
 	// click): the claim as it now is answers.
+	var movedStatus int // the page of a claim that moved on meanwhile
+	var movedView view
 	next, err := store.Transition(ctx, h.Store, c.ID, store.Step{
 		From: c, Action: claim.ActionOptedOut, Actor: customer, At: now,
 		Check: func(cur *claim.Claim) error {
-			c = cur
-			if _, _, moved := h.answer(cur, tok, now, method); moved {
+			var moved bool
+			if movedStatus, movedView, moved = h.answer(cur, tok, now, method); moved {
 				return errMoved
 			}
 			return nil
@@ -106,8 +108,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		}})
 	switch {
 	case errors.Is(err, errMoved):
-		status, v, _ := h.answer(c, tok, now, method)
-		return h.render(status, page(v)), nil
+		return h.render(movedStatus, page(movedView)), nil
 	case errors.Is(err, store.ErrNotFound):
 		return h.render(http.StatusNotFound, notFound), nil
 	case err != nil:
