@@ -423,7 +423,7 @@ func seedApprovedSubscription(t *testing.T, st *store.Store, tenant, sub string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, nil); err != nil {
+	if err := testenv.Approve(ctx, st, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return c.ID

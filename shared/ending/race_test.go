@@ -109,7 +109,7 @@ func approved(t *testing.T, st *store.Store, partner, tenant string, p claim.Pro
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.ApproveKnown(context.Background(), store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, nil); err != nil {
+	if err := testenv.Approve(context.Background(), st, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return &next

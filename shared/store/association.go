@@ -316,25 +316,6 @@ func (s *Store) HeldByOther(ctx context.Context, c *claim.Claim) (bool, error) {
 	return h.conflicting(claim.AssociationKeys(c), c.PartnerID), nil
 }
 
-// ApproveKnown is Approve with units already read (by AssociationsOf, for a
-// whole page of claims): the first attempt uses them when they cover the
-// claim's keys, and any that changed since fail their condition, so the
-// next attempt (Transition's, pinned to the version ch was prepared from)
-// reads them again.
-func (s *Store) ApproveKnown(ctx context.Context, ch Change, known *Holdings) error {
-	_, err := Transition(ctx, s, ch.Claim.ID, Step{
-		Action: ch.Event.Action, Actor: ch.Event.Actor, At: ch.Event.At, Detail: ch.Event.Detail,
-		AtVersion: ch.ExpectVersion, Unnotified: ch.Unnotified,
-		Edit: func(next *claim.Claim, ev *claim.Event) ([]Op, error) {
-			*next, *ev = *ch.Claim, ch.Event // prepared from this very version
-			ops, err := s.ApprovalOps(ctx, next, ev.At, known)
-			known = nil // a retry reads the units again
-			return append(append([]Op(nil), ch.Ops...), ops...), err
-		},
-	})
-	return err
-}
-
 // ApprovalOps are the writes that give next (the claim moved to Approved
 // at at) the units of all its products: as known has them when it covers
 // them (units read for a page), else as read now. It fails with

@@ -290,7 +290,7 @@ func approve(s *store.Store, c *claim.Claim, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	return s.ApproveKnown(context.Background(), store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, nil)
+	return testenv.Approve(context.Background(), s, store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}, nil)
 }
 
 func TestTwoPartnersRaceForOneWorkload(t *testing.T) { eachDB(t, testTwoPartnersRaceForOneWorkload) }
@@ -629,14 +629,14 @@ func testApproveWithItemsReadForAPage(t *testing.T, db testenv.Table) {
 		}
 		return store.Change{Claim: &next, ExpectStatus: c.Status, ExpectVersion: c.Version, Event: ev}
 	}
-	if err := s.ApproveKnown(ctx, change(a), known); err != nil {
+	if err := testenv.Approve(ctx, s, change(a), known); err != nil {
 		t.Fatalf("approve a: %v", err)
 	}
 	// b's items as read (free) are stale now: a holds teams.
-	if err := s.ApproveKnown(ctx, change(b), known); !errors.Is(err, store.ErrAssociationHeld) {
+	if err := testenv.Approve(ctx, s, change(b), known); !errors.Is(err, store.ErrAssociationHeld) {
 		t.Fatalf("approve b with stale items: %v, want ErrAssociationHeld", err)
 	}
-	if err := s.ApproveKnown(ctx, change(free), known); err != nil {
+	if err := testenv.Approve(ctx, s, change(free), known); err != nil {
 		t.Fatalf("approve an unrelated claim: %v", err)
 	}
 	for _, prod := range []string{"teams", "intune"} {

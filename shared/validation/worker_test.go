@@ -512,7 +512,7 @@ func TestHeldByAnotherPartnerIsRejectedButPendingIsNot(t *testing.T) {
 	ga := f.get(a.ID)
 	next := *ga
 	ev, _ := claim.Apply(&next, claim.ActionApproved, claim.Actor{Type: claim.ActorSystem, ID: "t"}, clock.Add(240*time.Hour), nil)
-	if err := f.store.ApproveKnown(ctx, store.Change{Claim: &next, ExpectStatus: ga.Status, ExpectVersion: ga.Version, Event: ev}, nil); err != nil {
+	if err := testenv.Approve(ctx, f.store, store.Change{Claim: &next, ExpectStatus: ga.Status, ExpectVersion: ga.Version, Event: ev}, nil); err != nil {
 		t.Fatal(err)
 	}
 	c := f.submitted("partner-c", claimtest.PDF, func(c *claim.Claim) {
